@@ -1,0 +1,49 @@
+//! Writing the audit log from handlers, inside the same transaction as the
+//! change it records.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::http::RequestId;
+use chrono::{DateTime, Utc};
+use crm_storage::audit::{self, AuditEvent};
+use crm_storage::DbConnection;
+
+/// Who did it and under which request: enough to write an audit event.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    pub request_id: String,
+}
+
+impl Actor {
+    pub fn new(principal: &Principal, request_id: &RequestId) -> Self {
+        Actor { principal: principal.clone(), request_id: request_id.0.clone() }
+    }
+
+    pub fn record(
+        &self,
+        conn: &mut DbConnection,
+        now: DateTime<Utc>,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        changed_fields: &[&str],
+    ) -> Result<(), ApiError> {
+        audit::record(
+            conn,
+            &AuditEvent {
+                id: crm_domain::id::new_id().to_string(),
+                org_id: self.principal.org_id.clone(),
+                actor_kind: self.principal.kind.as_str().to_string(),
+                actor_id: Some(self.principal.id.clone()),
+                action: action.to_string(),
+                entity_type: entity_type.to_string(),
+                entity_id: Some(entity_id.to_string()),
+                request_id: Some(self.request_id.clone()),
+                changed_fields: changed_fields.iter().map(|f| f.to_string()).collect(),
+                created_at: now,
+            },
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! Configuration from the environment, with defaults that make `make run`
+//! work on a bare machine.
+
+use crm_storage::Backend;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE_URL: &str = "data/hotel-crm.sqlite3";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub jwt_secret: Vec<u8>,
+    pub data_key: Vec<u8>,
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<String>,
+    pub bootstrap_org_name: String,
+    pub db_pool_size: u32,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub workers: Option<usize>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs and panics.
+        f.debug_struct("Settings")
+            .field("database", &Backend::from_url(&self.database_url).name())
+            .field("bind", &self.bind)
+            .field("db_pool_size", &self.db_pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} must be set explicitly when running on PostgreSQL")]
+    MissingSecret(&'static str),
+    #[error("{name} is invalid: {why}")]
+    Invalid { name: &'static str, why: String },
+    #[error("cannot keep a generated secret in {path}: {why}")]
+    SecretFile { path: String, why: String },
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_num<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid { name, why: format!("`{v}` is not a number") }),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let backend = Backend::from_url(&database_url);
+        let data_dir = match backend {
+            Backend::Sqlite => Path::new(crm_storage::db::sqlite_path(&database_url))
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            Backend::Postgres => PathBuf::from("data"),
+        };
+        let secret = |name: &'static str, file: &str, min_len: usize| -> Result<Vec<u8>, ConfigError> {
+            match var(name) {
+                Some(v) => {
+                    let bytes = decode_key(&v);
+                    if bytes.len() < min_len {
+                        return Err(ConfigError::Invalid { name, why: format!("needs at least {min_len} bytes of key material") });
+                    }
+                    Ok(bytes)
+                }
+                None if backend == Backend::Postgres => Err(ConfigError::MissingSecret(name)),
+                None => load_or_generate_secret(&data_dir.join(file), name),
+            }
+        };
+        let jwt_secret = secret("HOTEL_CRM_JWT_SECRET", "jwt-secret", 32)?;
+        let data_key = secret("HOTEL_CRM_DATA_KEY", "data-key", 32)?;
+        Ok(Settings {
+            bind: var("HOTEL_CRM_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
+            jwt_secret,
+            data_key,
+            bootstrap_admin_email: var("HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL"),
+            bootstrap_admin_password: var("HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD"),
+            bootstrap_org_name: var("HOTEL_CRM_BOOTSTRAP_ORG_NAME").unwrap_or_else(|| "My Hotel".to_string()),
+            db_pool_size: parse_num("HOTEL_CRM_DB_POOL_SIZE", 16)?,
+            access_token_ttl_secs: parse_num("HOTEL_CRM_ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_token_ttl_days: parse_num("HOTEL_CRM_REFRESH_TOKEN_TTL_DAYS", 30)?,
+            workers: var("HOTEL_CRM_WORKERS").and_then(|w| w.parse().ok()),
+            database_url,
+        })
+    }
+}
+
+/// Keys are given as 64 hex characters or base64 of 32+ bytes; anything
+/// else is taken as a passphrase's raw bytes.
+pub fn decode_key(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    let text = text.trim();
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return (0..32)
+            .filter_map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok())
+            .collect();
+    }
+    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) {
+        if bytes.len() >= 32 {
+            return bytes;
+        }
+    }
+    text.as_bytes().to_vec()
+}
+
+fn load_or_generate_secret(path: &Path, name: &'static str) -> Result<Vec<u8>, ConfigError> {
+    use base64::Engine;
+    use rand::RngCore;
+    let err = |why: String| ConfigError::SecretFile { path: path.display().to_string(), why };
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return Ok(decode_key(&text));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    write_private(path, &encoded).map_err(|e| err(e.to_string()))?;
+    log::warn!(
+        "{name} is not set: generated one and kept it in {} (mode 0600). Set {name} explicitly in production.",
+        path.display()
+    );
+    Ok(bytes.to_vec())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

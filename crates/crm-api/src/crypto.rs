@@ -1,0 +1,108 @@
+//! Field encryption for identity documents: AES-256-GCM for the value and
+//! a keyed hash (HMAC-SHA256) for exact-match search. Both keys are derived
+//! from `HOTEL_CRM_DATA_KEY`, so one secret is all an operator manages.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Clone)]
+pub struct DataCipher {
+    aead: Aes256Gcm,
+    index_key: [u8; 32],
+}
+
+fn derive(master: &[u8], label: &str) -> [u8; 32] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(master).expect("HMAC accepts any key length");
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot decrypt a stored value (wrong HOTEL_CRM_DATA_KEY?)")]
+pub struct DecryptError;
+
+impl DataCipher {
+    pub fn new(master_key: &[u8]) -> Self {
+        let enc_key = derive(master_key, "hotel-crm/field-encryption/aes-256-gcm/v1");
+        DataCipher {
+            aead: Aes256Gcm::new(&enc_key.into()),
+            index_key: derive(master_key, "hotel-crm/blind-index/hmac-sha256/v1"),
+        }
+    }
+
+    /// base64(nonce ‖ ciphertext ‖ tag), with a fresh random 96-bit nonce.
+    pub fn encrypt(&self, plaintext: &str) -> String {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ciphertext = self
+            .aead
+            .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
+            .expect("AES-GCM encryption of a short value cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend(ciphertext);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    pub fn decrypt(&self, stored: &str) -> Result<String, DecryptError> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(stored).map_err(|_| DecryptError)?;
+        if bytes.len() < 12 {
+            return Err(DecryptError);
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let plain = self.aead.decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| DecryptError)?;
+        String::from_utf8(plain).map_err(|_| DecryptError)
+    }
+
+    /// Deterministic keyed hash: equal inputs give equal hashes, and without
+    /// the key nobody can test guesses against the stored hashes.
+    pub fn blind_index(&self, value: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key).expect("HMAC accepts any key length");
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// A random URL-safe token of `bytes` bytes of entropy.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encryption_round_trips_and_is_randomised() {
+        let c = DataCipher::new(&[7u8; 32]);
+        let a = c.encrypt("11010519491231002X");
+        let b = c.encrypt("11010519491231002X");
+        assert_ne!(a, b, "fresh nonce per value");
+        assert_eq!(c.decrypt(&a).unwrap(), "11010519491231002X");
+        assert!(!a.contains("110105"));
+    }
+
+    #[test]
+    fn another_key_cannot_decrypt_or_match() {
+        let c1 = DataCipher::new(&[1u8; 32]);
+        let c2 = DataCipher::new(&[2u8; 32]);
+        assert!(c2.decrypt(&c1.encrypt("E12345678")).is_err());
+        assert_ne!(c1.blind_index("E12345678"), c2.blind_index("E12345678"));
+        assert_eq!(c1.blind_index("E12345678"), c1.blind_index("E12345678"));
+    }
+}

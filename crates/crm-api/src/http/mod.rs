@@ -1,0 +1,13 @@
+//! HTTP plumbing shared by every route: JSON bodies, query strings,
+//! pagination, ETags, request ids, idempotency.
+
+pub mod etag;
+pub mod idempotency;
+pub mod json;
+pub mod pagination;
+pub mod request_log;
+
+pub use etag::{etag_for, IfMatch};
+pub use json::{merge_patch, parse_json, ApiJson};
+pub use pagination::{ListResponse, PageParams};
+pub use request_log::RequestId;

@@ -1,0 +1,17 @@
+//! The hotel-crm HTTP API: actix-web handlers, auth, errors and the
+//! OpenAPI document. `main.rs` is the `hotel-crm` command line.
+
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+pub use config::Settings;
+pub use startup::Application;

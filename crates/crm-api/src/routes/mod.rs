@@ -1,0 +1,32 @@
+pub mod audit_events;
+pub mod auth;
+pub mod clients;
+pub mod guests;
+pub mod health;
+pub mod identity_documents;
+pub mod consents;
+pub mod organization;
+pub mod privacy;
+pub mod properties;
+pub mod users;
+
+use crate::error::ApiError;
+
+/// Ids in paths are UUIDs; anything else cannot name a resource, so it is
+/// a 404 like any unknown id.
+pub fn path_id(raw: &str, not_found_code: &'static str, what: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| ApiError::not_found(not_found_code, what))
+}
+
+/// Maps a storage "not found" to the resource's own code.
+pub fn or_not_found(code: &'static str, what: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |e| {
+        if e.status == actix_web::http::StatusCode::NOT_FOUND {
+            ApiError::not_found(code, what)
+        } else {
+            e
+        }
+    }
+}

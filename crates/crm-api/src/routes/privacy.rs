@@ -1,0 +1,134 @@
+//! Data subject rights: export everything held on a guest; erase
+//! (anonymise) on request.
+
+use crate::audit::Actor;
+use crate::auth::{roles, Auth};
+use crate::error::{ApiError, ApiResult};
+use crate::http::RequestId;
+use crate::routes::audit_events::AuditEventDto;
+use crate::routes::consents::ConsentDto;
+use crate::routes::guests::{guest_response, load_guest, GuestDto};
+use crate::routes::identity_documents::{masked_dto, IdentityDocumentDto};
+use crate::routes::path_id;
+use crate::state::AppState;
+use actix_web::{get, http::header, http::StatusCode, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_storage::audit::{self, AuditFilter};
+use crm_storage::guests::{self, Guest};
+use crm_storage::identity_documents;
+use crm_storage::pagination::{PageRequest, SortOrder};
+use crm_storage::{consents, consents::ConsentRecord};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Everything hotel-crm holds on one guest.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuestExport {
+    pub exported_at: DateTime<Utc>,
+    pub guest: GuestDto,
+    /// With full numbers.
+    pub identity_documents: Vec<IdentityDocumentDto>,
+    /// Every consent change, oldest first.
+    pub consents: Vec<ConsentDto>,
+    /// Who read or changed this profile.
+    pub audit_events: Vec<AuditEventDto>,
+}
+
+/// Export everything held on a guest (data subject access request).
+/// Audited.
+#[utoipa::path(
+    operation_id = "exportGuest",
+    tag = "privacy",
+    security(("bearer_auth" = ["admin", "manager"])),
+    params(("guest_id" = String, Path, description = "Guest id")),
+    responses((status = 200, description = "The guest's data.", body = GuestExport))
+)]
+#[get("/guests/{guest_id}/export")]
+pub async fn export_guest(auth: Auth<roles::Managers>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let guest_id = path_id(&path, "guest_not_found", "guest")?;
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let org = auth.org_id.clone();
+    let (guest, docs, consent_records, events) = state
+        .write(move |conn| {
+            let guest = load_guest(conn, &org, &guest_id)?;
+            let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
+            let consent_records: Vec<ConsentRecord> = consents::all_for_guest(conn, &org, &guest_id)?;
+            let mut events = Vec::new();
+            let mut page = Some(PageRequest { limit: 200, after: None, order: SortOrder::OldestFirst });
+            let filter = AuditFilter { entity_id: Some(guest_id.clone()), ..AuditFilter::default() };
+            while let Some(p) = page {
+                let got = audit::list(conn, &org, &filter, &p)?;
+                page = got.next_after.clone().map(|after| PageRequest { after: Some(after), ..p.clone() });
+                events.extend(got.items);
+            }
+            actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
+            Ok((guest, docs, consent_records, events))
+        })
+        .await?;
+    let mut identity = Vec::new();
+    for d in docs {
+        let number = state.cipher.decrypt(&d.number_encrypted).map_err(ApiError::internal)?;
+        let mut dto = masked_dto(d);
+        dto.number = Some(number);
+        identity.push(dto);
+    }
+    let export = GuestExport {
+        exported_at: now,
+        guest: guest.into(),
+        identity_documents: identity,
+        consents: consent_records.into_iter().map(ConsentDto::from).collect(),
+        audit_events: events.into_iter().map(AuditEventDto::from).collect(),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"guest-export.json\""))
+        .json(export))
+}
+
+/// Erase a guest's personal data (right to be forgotten). Irreversible.
+///
+/// Names, contacts, birthday, address, notes, preferences, tags, identity
+/// documents and the blacklist entry are removed; the profile id, its
+/// nationality and timestamps stay so statistics still add up. Consent
+/// records (which hold no personal data) stay as proof.
+#[utoipa::path(
+    operation_id = "eraseGuest",
+    tag = "privacy",
+    security(("bearer_auth" = ["admin"])),
+    params(("guest_id" = String, Path, description = "Guest id")),
+    responses(
+        (status = 200, description = "Erased; the anonymised profile.", body = GuestDto),
+        (status = 409, description = "Already erased.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/guests/{guest_id}/erase")]
+pub async fn erase_guest(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let guest_id = path_id(&path, "guest_not_found", "guest")?;
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let org = auth.org_id.clone();
+    let guest = state
+        .write(move |conn| {
+            let current = load_guest(conn, &org, &guest_id)?;
+            if current.erased_at.is_some() {
+                return Err(ApiError::conflict("guest_already_erased", "This guest was already erased."));
+            }
+            let next = Guest {
+                profile: current.profile.anonymised(),
+                blacklist: None,
+                erased_at: Some(now),
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
+            guests::update(conn, &next, current.version)?;
+            identity_documents::delete_all_for_guest(conn, &org, &guest_id)?;
+            let mut fields = current.profile.changed_fields(&next.profile);
+            fields.push("identity_documents");
+            actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
+            Ok(next)
+        })
+        .await?;
+    Ok(guest_response(StatusCode::OK, guest))
+}

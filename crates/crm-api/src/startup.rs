@@ -1,0 +1,163 @@
+//! Building and running the server. Tests call [`Application::build`] with
+//! port 0 and their own database, exactly as `hotel-crm serve` does.
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::limiter::LoginLimiter;
+use crate::config::Settings;
+use crate::crypto::DataCipher;
+use crate::error::ApiError;
+use crate::http::json::MAX_BODY_BYTES;
+use crate::http::{idempotency::idempotency, request_log::request_log};
+use crate::routes::*;
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use crm_domain::clock::Clock;
+use crm_storage::{migrations, Database};
+use std::net::TcpListener;
+use std::sync::Arc;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Every route of the API, for the server and for the spec.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::health).service(health::ready).service(
+        scope::scope("/api/v1")
+            .wrap(from_fn(idempotency))
+            .service(auth::token)
+            .service(auth::logout)
+            .service(auth::me)
+            .service(auth::change_password)
+            .service(organization::get_organization)
+            .service(organization::update_organization)
+            .service(properties::create_property)
+            .service(properties::list_properties)
+            .service(properties::get_property)
+            .service(properties::update_property)
+            .service(users::create_user)
+            .service(users::list_users)
+            .service(users::get_user)
+            .service(users::update_user)
+            .service(users::disable_user)
+            .service(users::enable_user)
+            .service(users::reset_password)
+            .service(clients::create_client)
+            .service(clients::list_clients)
+            .service(clients::get_client)
+            .service(clients::disable_client)
+            .service(clients::enable_client)
+            .service(clients::rotate_client_secret)
+            .service(guests::create_guest)
+            .service(guests::list_guests)
+            .service(guests::get_guest)
+            .service(guests::update_guest)
+            .service(guests::blacklist_guest)
+            .service(guests::unblacklist_guest)
+            .service(identity_documents::create_identity_document)
+            .service(identity_documents::list_identity_documents)
+            .service(identity_documents::get_identity_document)
+            .service(identity_documents::delete_identity_document)
+            .service(consents::record_consent)
+            .service(consents::list_consents)
+            .service(consents::consent_history)
+            .service(privacy::export_guest)
+            .service(privacy::erase_guest)
+            .service(audit_events::list_audit_events),
+    );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Storage(#[from] crm_storage::StorageError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+async fn unknown_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "No such endpoint. The API lives under /api/v1; see /swagger-ui/.",
+    ))
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Application, StartupError> {
+        let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
+        let started = std::time::Instant::now();
+        let applied = web::block({
+            let db = db.clone();
+            move || migrations::run_pending(&db)
+        })
+        .await
+        .map_err(|e| crm_storage::StorageError::Migration(e.to_string()))??;
+        if !applied.is_empty() {
+            log::info!("applied {} migration(s) in {:?}", applied.len(), started.elapsed());
+        }
+        {
+            let (db, settings, now) = (db.clone(), settings.clone(), clock.now());
+            web::block(move || crate::bootstrap::ensure_first_organization(&db, &settings, now))
+                .await
+                .map_err(|e| crm_storage::StorageError::Migration(e.to_string()))??;
+        }
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
+        let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.bind.clone(), e))?.port();
+        let state = AppState {
+            db,
+            jwt: JwtKeys::new(&settings.jwt_secret),
+            cipher: DataCipher::new(&settings.data_key),
+            clock,
+            login_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(15), 5, 30)),
+            settings: Arc::new(settings),
+        };
+        let spec = crate::openapi::spec();
+        let data = web::Data::new(state.clone());
+        let workers = state.settings.workers;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::bad_request("invalid_query", format!("Invalid query string: {err}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|_, _| {
+                    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "Not found.").into()
+                }))
+                .wrap(from_fn(request_log))
+                .into_utoipa_app()
+                .configure(routes)
+                .into_app()
+                .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .default_service(web::to(unknown_route))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|e| StartupError::Bind(state.settings.bind.clone(), e))?;
+        if let Some(w) = workers {
+            server = server.workers(w);
+        }
+        Ok(Application { port, server: server.run(), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT; in-flight requests get up to 30 s to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,65 @@
+use crate::auth::jwt::JwtKeys;
+use crate::auth::limiter::LoginLimiter;
+use crate::config::Settings;
+use crate::crypto::DataCipher;
+use crate::error::{ApiError, ApiResult};
+use actix_web::web;
+use crm_domain::clock::Clock;
+use crm_storage::Database;
+use std::sync::Arc;
+
+/// Shared by every worker: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+    pub jwt: JwtKeys,
+    pub cipher: DataCipher,
+    pub clock: Arc<dyn Clock>,
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+impl AppState {
+    /// Runs reads on the blocking pool, outside a transaction.
+    pub async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut conn = db.connection()?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+
+    /// Runs a transaction on the blocking pool; `f` may fail with an API
+    /// error, which rolls everything back.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, ApiError> + Send + 'static,
+    ) -> ApiResult<T> {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut outcome: Option<ApiError> = None;
+            let result = db.write(|conn| {
+                f(conn).map_err(|e| {
+                    outcome = Some(e);
+                    // Any storage error rolls the transaction back; the API
+                    // error is reported below.
+                    crm_storage::StorageError::Migration("rolled back".into())
+                })
+            });
+            match (result, outcome) {
+                (Ok(v), _) => Ok(v),
+                (Err(_), Some(api_error)) => Err(api_error),
+                (Err(storage), None) => Err(ApiError::from(storage)),
+            }
+        })
+        .await?
+    }
+}

@@ -1,0 +1,19 @@
+//! The hotel's nouns and their rules: guests, properties, staff roles.
+//!
+//! Everything here is pure: no database, no HTTP, no clock reads except through
+//! [`clock::Clock`]. Types that can only hold valid values (`Email`,
+//! `PhoneE164`, `CountryCode`, …) are built by parsing, so the layers above
+//! never carry unchecked strings.
+
+pub mod clock;
+pub mod consent;
+pub mod error;
+pub mod guest;
+pub mod id;
+pub mod identity;
+pub mod property;
+pub mod role;
+pub mod search;
+pub mod values;
+
+pub use error::{DomainError, Errors, FieldError};

@@ -1,0 +1,150 @@
+//! Connections to either database behind one type. The rest of the crate
+//! writes each query once against [`DbConnection`]; what differs between
+//! PostgreSQL and SQLite is handled here.
+
+use crate::error::{StorageError, StorageResult};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// The SQLite file path of a `sqlite://path`, `sqlite:path` or bare path URL.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens connections of exactly the backend the URL names. (The derived
+/// `MultiConnection::establish` tries each backend in turn, which would turn
+/// an unreachable PostgreSQL URL into a stray SQLite file.)
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StorageError;
+
+    fn connect(&self) -> Result<DbConnection, StorageError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(&self.url)?)),
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
+                // Per connection: SQLite forgets these on every open.
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(StorageError::from)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        conn.ping().map_err(StorageError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// The pool plus the rules for using it.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+    /// SQLite allows one writer. Deferred transactions that upgrade from
+    /// read to write fail with SQLITE_BUSY instead of waiting, so writers
+    /// in this process queue here first. PostgreSQL needs no such lock.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Database {
+    pub fn connect(url: &str, max_connections: u32) -> StorageResult<Database> {
+        let backend = Backend::from_url(url);
+        if backend == Backend::Sqlite {
+            let path = std::path::Path::new(sqlite_path(url));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StorageError::Migration(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { url: url.to_string(), backend })?;
+        Ok(Database {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn connection(&self) -> StorageResult<r2d2::PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` on a pooled connection without a transaction.
+    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self.connection()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in a transaction: all of its writes land, or none do.
+    pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self.connection()?;
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// `SELECT 1`: is the database answering?
+    pub fn ping(&self) -> StorageResult<()> {
+        let mut conn = self.connection()?;
+        conn.ping().map_err(StorageError::from)
+    }
+}

@@ -1,0 +1,328 @@
+//! Guest profiles with their tags and search terms.
+
+use crate::codec::{enum_from_db, enum_to_db};
+use crate::db::DbConnection;
+use crate::error::{StorageError, StorageResult};
+use crate::pagination::{paginate, Page, PageRequest};
+use crate::schema::{guest_identity_documents, guest_search_terms, guest_tags, guests};
+use crate::time::{from_db, to_db};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use crm_domain::guest::{BlacklistCategory, EmailEntry, GuestProfile, PhoneEntry};
+use crm_domain::search;
+use crm_domain::values::{CountryCode, Email, LanguageTag, PhoneE164};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = guests)]
+struct GuestRow {
+    id: String,
+    org_id: String,
+    family_name: Option<String>,
+    given_name: Option<String>,
+    family_name_latin: Option<String>,
+    given_name_latin: Option<String>,
+    gender: Option<String>,
+    birthday: Option<NaiveDate>,
+    nationality: Option<String>,
+    language: Option<String>,
+    phones: String,
+    emails: String,
+    company: Option<String>,
+    address: Option<String>,
+    notes: Option<String>,
+    preferences: String,
+    tags: String,
+    resident: bool,
+    blacklisted: bool,
+    blacklist_category: Option<String>,
+    blacklist_reason: Option<String>,
+    blacklisted_by: Option<String>,
+    blacklisted_at: Option<NaiveDateTime>,
+    erased_at: Option<NaiveDateTime>,
+    version: i32,
+    created_by: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blacklisting {
+    pub category: BlacklistCategory,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A stored guest: the profile plus what the system keeps about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guest {
+    pub id: String,
+    pub org_id: String,
+    pub profile: GuestProfile,
+    pub blacklist: Option<Blacklisting>,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<GuestRow> for Guest {
+    type Error = StorageError;
+
+    fn try_from(r: GuestRow) -> StorageResult<Self> {
+        let phones: Vec<PhoneEntry> = serde_json::from_str(&r.phones)?;
+        let emails: Vec<EmailEntry> = serde_json::from_str(&r.emails)?;
+        let profile = GuestProfile {
+            family_name: r.family_name,
+            given_name: r.given_name,
+            family_name_latin: r.family_name_latin,
+            given_name_latin: r.given_name_latin,
+            gender: r.gender.as_deref().map(enum_from_db).transpose()?,
+            birthday: r.birthday,
+            nationality: r
+                .nationality
+                .as_deref()
+                .map(|c| CountryCode::parse(c).map_err(|_| StorageError::Corrupt(format!("country {c}"))))
+                .transpose()?,
+            language: r
+                .language
+                .as_deref()
+                .map(|l| LanguageTag::parse(l).map_err(|_| StorageError::Corrupt(format!("language {l}"))))
+                .transpose()?,
+            phones: phones
+                .into_iter()
+                .map(|p| (PhoneE164::from_stored(p.number), p.kind))
+                .collect(),
+            emails: emails
+                .into_iter()
+                .map(|e| {
+                    Email::parse(&e.address)
+                        .map(|a| (a, e.kind))
+                        .map_err(|_| StorageError::Corrupt("stored e-mail".into()))
+                })
+                .collect::<StorageResult<_>>()?,
+            company: r.company,
+            address: r.address.as_deref().map(serde_json::from_str).transpose()?,
+            notes: r.notes,
+            preferences: serde_json::from_str(&r.preferences)?,
+            tags: serde_json::from_str(&r.tags)?,
+            resident: r.resident,
+        };
+        let blacklist = match (r.blacklisted, r.blacklist_category, r.blacklist_reason, r.blacklisted_by, r.blacklisted_at) {
+            (true, Some(category), Some(reason), Some(by), Some(at)) => Some(Blacklisting {
+                category: enum_from_db(&category)?,
+                reason,
+                by,
+                at: from_db(at),
+            }),
+            _ => None,
+        };
+        Ok(Guest {
+            id: r.id,
+            org_id: r.org_id,
+            profile,
+            blacklist,
+            erased_at: r.erased_at.map(from_db),
+            version: r.version,
+            created_by: r.created_by,
+            created_at: from_db(r.created_at),
+            updated_at: from_db(r.updated_at),
+        })
+    }
+}
+
+fn to_row(g: &Guest) -> StorageResult<GuestRow> {
+    let p = &g.profile;
+    let phones: Vec<PhoneEntry> = p
+        .phones
+        .iter()
+        .map(|(n, kind)| PhoneEntry { number: n.as_str().to_string(), kind: *kind })
+        .collect();
+    let emails: Vec<EmailEntry> = p
+        .emails
+        .iter()
+        .map(|(a, kind)| EmailEntry { address: a.as_str().to_string(), kind: *kind })
+        .collect();
+    Ok(GuestRow {
+        id: g.id.clone(),
+        org_id: g.org_id.clone(),
+        family_name: p.family_name.clone(),
+        given_name: p.given_name.clone(),
+        family_name_latin: p.family_name_latin.clone(),
+        given_name_latin: p.given_name_latin.clone(),
+        gender: p.gender.as_ref().map(enum_to_db).transpose()?,
+        birthday: p.birthday,
+        nationality: p.nationality.map(|c| c.as_str().to_string()),
+        language: p.language.as_ref().map(|l| l.as_str().to_string()),
+        phones: serde_json::to_string(&phones)?,
+        emails: serde_json::to_string(&emails)?,
+        company: p.company.clone(),
+        address: p.address.as_ref().map(serde_json::to_string).transpose()?,
+        notes: p.notes.clone(),
+        preferences: serde_json::to_string(&p.preferences)?,
+        tags: serde_json::to_string(&p.tags)?,
+        resident: p.resident,
+        blacklisted: g.blacklist.is_some(),
+        blacklist_category: g.blacklist.as_ref().map(|b| enum_to_db(&b.category)).transpose()?,
+        blacklist_reason: g.blacklist.as_ref().map(|b| b.reason.clone()),
+        blacklisted_by: g.blacklist.as_ref().map(|b| b.by.clone()),
+        blacklisted_at: g.blacklist.as_ref().map(|b| to_db(b.at)),
+        erased_at: g.erased_at.map(to_db),
+        version: g.version,
+        created_by: g.created_by.clone(),
+        created_at: to_db(g.created_at),
+        updated_at: to_db(g.updated_at),
+    })
+}
+
+/// Rewrites the derived rows (tags, search terms) from the profile.
+fn write_index_rows(conn: &mut DbConnection, g: &Guest) -> StorageResult<()> {
+    diesel::delete(guest_tags::table.filter(guest_tags::guest_id.eq(&g.id))).execute(conn)?;
+    diesel::delete(guest_search_terms::table.filter(guest_search_terms::guest_id.eq(&g.id))).execute(conn)?;
+    // One row per statement: MultiConnection has no multi-row insert.
+    for tag in &g.profile.tags {
+        diesel::insert_into(guest_tags::table)
+            .values((
+                guest_tags::org_id.eq(&g.org_id),
+                guest_tags::guest_id.eq(&g.id),
+                guest_tags::tag.eq(tag),
+            ))
+            .execute(conn)?;
+    }
+    if g.erased_at.is_none() {
+        for term in search::terms_for(&g.profile) {
+            diesel::insert_into(guest_search_terms::table)
+                .values((
+                    guest_search_terms::org_id.eq(&g.org_id),
+                    guest_search_terms::guest_id.eq(&g.id),
+                    guest_search_terms::term.eq(term),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn insert(conn: &mut DbConnection, guest: &Guest) -> StorageResult<()> {
+    diesel::insert_into(guests::table).values(to_row(guest)?).execute(conn)?;
+    write_index_rows(conn, guest)
+}
+
+pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> StorageResult<Guest> {
+    guests::table
+        .filter(guests::org_id.eq(org_id))
+        .filter(guests::id.eq(id))
+        .select(GuestRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// Writes every field of `guest` if the stored version is still
+/// `expected_version`, and refreshes tags and search terms.
+pub fn update(conn: &mut DbConnection, guest: &Guest, expected_version: i32) -> StorageResult<()> {
+    let row = to_row(guest)?;
+    let updated = diesel::update(
+        guests::table
+            .filter(guests::org_id.eq(&guest.org_id))
+            .filter(guests::id.eq(&guest.id))
+            .filter(guests::version.eq(expected_version)),
+    )
+    .set((
+        (
+            guests::family_name.eq(row.family_name),
+            guests::given_name.eq(row.given_name),
+            guests::family_name_latin.eq(row.family_name_latin),
+            guests::given_name_latin.eq(row.given_name_latin),
+            guests::gender.eq(row.gender),
+            guests::birthday.eq(row.birthday),
+            guests::nationality.eq(row.nationality),
+            guests::language.eq(row.language),
+            guests::phones.eq(row.phones),
+            guests::emails.eq(row.emails),
+            guests::company.eq(row.company),
+            guests::address.eq(row.address),
+        ),
+        (
+            guests::notes.eq(row.notes),
+            guests::preferences.eq(row.preferences),
+            guests::tags.eq(row.tags),
+            guests::resident.eq(row.resident),
+            guests::blacklisted.eq(row.blacklisted),
+            guests::blacklist_category.eq(row.blacklist_category),
+            guests::blacklist_reason.eq(row.blacklist_reason),
+            guests::blacklisted_by.eq(row.blacklisted_by),
+            guests::blacklisted_at.eq(row.blacklisted_at),
+            guests::erased_at.eq(row.erased_at),
+            guests::version.eq(row.version),
+            guests::updated_at.eq(row.updated_at),
+        ),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StorageError::VersionConflict);
+    }
+    write_index_rows(conn, guest)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GuestFilter {
+    /// Normalised prefix (see `crm_domain::search::query_prefix`).
+    pub search_prefix: Option<String>,
+    pub tag: Option<String>,
+    pub blacklisted: Option<bool>,
+    pub resident: Option<bool>,
+    pub nationality: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Keyed hash of an identity document number.
+    pub document_hash: Option<String>,
+}
+
+pub fn list(conn: &mut DbConnection, org_id: &str, filter: &GuestFilter, page: &PageRequest) -> StorageResult<Page<Guest>> {
+    let org = org_id.to_string();
+    let mut query = guests::table
+        .filter(guests::org_id.eq(org.clone()))
+        .select(GuestRow::as_select())
+        .into_boxed();
+    if let Some(prefix) = &filter.search_prefix {
+        let matching = guest_search_terms::table
+            .filter(guest_search_terms::org_id.eq(org.clone()))
+            .filter(guest_search_terms::term.ge(prefix.clone()))
+            .filter(guest_search_terms::term.lt(search::prefix_upper_bound(prefix)))
+            .select(guest_search_terms::guest_id);
+        query = query.filter(guests::id.eq_any(matching));
+    }
+    if let Some(tag) = &filter.tag {
+        let tagged = guest_tags::table
+            .filter(guest_tags::org_id.eq(org.clone()))
+            .filter(guest_tags::tag.eq(tag.clone()))
+            .select(guest_tags::guest_id);
+        query = query.filter(guests::id.eq_any(tagged));
+    }
+    if let Some(hash) = &filter.document_hash {
+        let holders = guest_identity_documents::table
+            .filter(guest_identity_documents::org_id.eq(org.clone()))
+            .filter(guest_identity_documents::number_hash.eq(hash.clone()))
+            .select(guest_identity_documents::guest_id);
+        query = query.filter(guests::id.eq_any(holders));
+    }
+    if let Some(b) = filter.blacklisted {
+        query = query.filter(guests::blacklisted.eq(b));
+    }
+    if let Some(r) = filter.resident {
+        query = query.filter(guests::resident.eq(r));
+    }
+    if let Some(n) = &filter.nationality {
+        query = query.filter(guests::nationality.eq(n.clone()));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(guests::created_at.ge(to_db(from)));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(guests::created_at.lt(to_db(before)));
+    }
+    let rows: Vec<GuestRow> = paginate!(query, guests::id, page).load(conn)?;
+    let items = rows.into_iter().map(Guest::try_from).collect::<StorageResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |g| g.id.clone()))
+}

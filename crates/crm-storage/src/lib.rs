@@ -1,0 +1,27 @@
+//! Persistence for hotel-crm: one diesel code path for PostgreSQL and
+//! SQLite. Every query filters on the organisation id.
+
+mod codec;
+pub mod db;
+pub mod error;
+pub mod migrations;
+pub mod pagination;
+pub mod schema;
+mod time;
+
+pub mod api_clients {
+    pub use crate::clients::*;
+}
+pub mod audit;
+mod clients;
+pub mod consents;
+pub mod guests;
+pub mod idempotency;
+pub mod identity_documents;
+pub mod organizations;
+pub mod properties;
+pub mod refresh_tokens;
+pub mod users;
+
+pub use db::{Backend, Database, DbConnection};
+pub use error::{StorageError, StorageResult};

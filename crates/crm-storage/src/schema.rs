@@ -1,0 +1,198 @@
+//! Hand-written to match both `migrations/postgres` and `migrations/sqlite`:
+//! only types both backends share (Text, Integer, Bool, Date, Timestamp).
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        default_country -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    properties (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        name -> Text,
+        time_zone -> Text,
+        currency -> Text,
+        country -> Text,
+        address -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        must_change_password -> Bool,
+        disabled_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        role -> Text,
+        disabled_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guests (id) {
+        id -> Text,
+        org_id -> Text,
+        family_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name_latin -> Nullable<Text>,
+        given_name_latin -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        birthday -> Nullable<Date>,
+        nationality -> Nullable<Text>,
+        language -> Nullable<Text>,
+        phones -> Text,
+        emails -> Text,
+        company -> Nullable<Text>,
+        address -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        preferences -> Text,
+        tags -> Text,
+        resident -> Bool,
+        blacklisted -> Bool,
+        blacklist_category -> Nullable<Text>,
+        blacklist_reason -> Nullable<Text>,
+        blacklisted_by -> Nullable<Text>,
+        blacklisted_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_tags (guest_id, tag) {
+        org_id -> Text,
+        guest_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    guest_search_terms (guest_id, term) {
+        org_id -> Text,
+        guest_id -> Text,
+        term -> Text,
+    }
+}
+
+diesel::table! {
+    guest_identity_documents (id) {
+        id -> Text,
+        org_id -> Text,
+        guest_id -> Text,
+        doc_type -> Text,
+        number_encrypted -> Text,
+        number_hash -> Text,
+        number_masked -> Text,
+        issuing_country -> Nullable<Text>,
+        expires_on -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_consents (id) {
+        id -> Text,
+        org_id -> Text,
+        guest_id -> Text,
+        purpose -> Text,
+        channel -> Nullable<Text>,
+        status -> Text,
+        source -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        org_id -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        changed_fields -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (org_id, principal_id, idempotency_key) {
+        org_id -> Text,
+        principal_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status_code -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(properties -> organizations (org_id));
+diesel::joinable!(guest_tags -> guests (guest_id));
+diesel::joinable!(guest_search_terms -> guests (guest_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    properties,
+    users,
+    api_clients,
+    refresh_tokens,
+    guests,
+    guest_tags,
+    guest_search_terms,
+    guest_identity_documents,
+    guest_consents,
+    audit_events,
+    idempotency_keys,
+);

@@ -1,0 +1,12 @@
+DROP TABLE idempotency_keys;
+DROP TABLE audit_events;
+DROP TABLE guest_consents;
+DROP TABLE guest_identity_documents;
+DROP TABLE guest_search_terms;
+DROP TABLE guest_tags;
+DROP TABLE guests;
+DROP TABLE refresh_tokens;
+DROP TABLE api_clients;
+DROP TABLE users;
+DROP TABLE properties;
+DROP TABLE organizations;
