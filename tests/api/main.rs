@@ -1,1 +1,13 @@
+//! Black-box tests: each starts the real server on port 0 with its own
+//! database and talks HTTP to it. Run against SQLite by default and against
+//! PostgreSQL when TEST_DATABASE_URL is set (`make test` does both).
 
+mod api_quality;
+mod auth;
+mod guests;
+mod identity_and_privacy;
+mod migrations;
+mod roles;
+mod spec;
+mod tenancy;
+mod users_and_clients;

@@ -17,7 +17,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(principal: &Principal, request_id: &RequestId) -> Self {
-        Actor { principal: principal.clone(), request_id: request_id.0.clone() }
+        Actor {
+            principal: principal.clone(),
+            request_id: request_id.0.clone(),
+        }
     }
 
     pub fn record(

@@ -20,7 +20,14 @@ pub fn new_organization(name: &str, country: &str, now: DateTime<Utc>) -> Organi
     }
 }
 
-pub fn new_user(org_id: &str, email: &str, role: Role, password_hash: String, must_change: bool, now: DateTime<Utc>) -> User {
+pub fn new_user(
+    org_id: &str,
+    email: &str,
+    role: Role,
+    password_hash: String,
+    must_change: bool,
+    now: DateTime<Utc>,
+) -> User {
     User {
         id: crm_domain::id::new_id().to_string(),
         org_id: org_id.to_string(),
@@ -38,7 +45,11 @@ pub fn new_user(org_id: &str, email: &str, role: Role, password_hash: String, mu
 
 /// Creates the first organisation when there is none. Returns the admin's
 /// e-mail when it did.
-pub fn ensure_first_organization(db: &Database, settings: &Settings, now: DateTime<Utc>) -> StorageResult<Option<String>> {
+pub fn ensure_first_organization(
+    db: &Database,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> StorageResult<Option<String>> {
     if db.read(organizations::count)? > 0 {
         return Ok(None);
     }

@@ -50,7 +50,10 @@ fn var(name: &str) -> Option<String> {
 fn parse_num<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid { name, why: format!("`{v}` is not a number") }),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            why: format!("`{v}` is not a number"),
+        }),
     }
 }
 
@@ -66,19 +69,23 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(".")),
             Backend::Postgres => PathBuf::from("data"),
         };
-        let secret = |name: &'static str, file: &str, min_len: usize| -> Result<Vec<u8>, ConfigError> {
-            match var(name) {
-                Some(v) => {
-                    let bytes = decode_key(&v);
-                    if bytes.len() < min_len {
-                        return Err(ConfigError::Invalid { name, why: format!("needs at least {min_len} bytes of key material") });
+        let secret =
+            |name: &'static str, file: &str, min_len: usize| -> Result<Vec<u8>, ConfigError> {
+                match var(name) {
+                    Some(v) => {
+                        let bytes = decode_key(&v);
+                        if bytes.len() < min_len {
+                            return Err(ConfigError::Invalid {
+                                name,
+                                why: format!("needs at least {min_len} bytes of key material"),
+                            });
+                        }
+                        Ok(bytes)
                     }
-                    Ok(bytes)
+                    None if backend == Backend::Postgres => Err(ConfigError::MissingSecret(name)),
+                    None => load_or_generate_secret(&data_dir.join(file), name),
                 }
-                None if backend == Backend::Postgres => Err(ConfigError::MissingSecret(name)),
-                None => load_or_generate_secret(&data_dir.join(file), name),
-            }
-        };
+            };
         let jwt_secret = secret("HOTEL_CRM_JWT_SECRET", "jwt-secret", 32)?;
         let data_key = secret("HOTEL_CRM_DATA_KEY", "data-key", 32)?;
         Ok(Settings {
@@ -87,7 +94,8 @@ impl Settings {
             data_key,
             bootstrap_admin_email: var("HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: var("HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD"),
-            bootstrap_org_name: var("HOTEL_CRM_BOOTSTRAP_ORG_NAME").unwrap_or_else(|| "My Hotel".to_string()),
+            bootstrap_org_name: var("HOTEL_CRM_BOOTSTRAP_ORG_NAME")
+                .unwrap_or_else(|| "My Hotel".to_string()),
             db_pool_size: parse_num("HOTEL_CRM_DB_POOL_SIZE", 16)?,
             access_token_ttl_secs: parse_num("HOTEL_CRM_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl_days: parse_num("HOTEL_CRM_REFRESH_TOKEN_TTL_DAYS", 30)?,
@@ -118,7 +126,10 @@ pub fn decode_key(text: &str) -> Vec<u8> {
 fn load_or_generate_secret(path: &Path, name: &'static str) -> Result<Vec<u8>, ConfigError> {
     use base64::Engine;
     use rand::RngCore;
-    let err = |why: String| ConfigError::SecretFile { path: path.display().to_string(), why };
+    let err = |why: String| ConfigError::SecretFile {
+        path: path.display().to_string(),
+        why,
+    };
     if let Ok(text) = std::fs::read_to_string(path) {
         return Ok(decode_key(&text));
     }
@@ -140,7 +151,11 @@ fn load_or_generate_secret(path: &Path, name: &'static str) -> Result<Vec<u8>, C
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(contents.as_bytes())
 }
 

@@ -50,19 +50,25 @@ impl DataCipher {
     }
 
     pub fn decrypt(&self, stored: &str) -> Result<String, DecryptError> {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(stored).map_err(|_| DecryptError)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(stored)
+            .map_err(|_| DecryptError)?;
         if bytes.len() < 12 {
             return Err(DecryptError);
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        let plain = self.aead.decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| DecryptError)?;
+        let plain = self
+            .aead
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| DecryptError)?;
         String::from_utf8(plain).map_err(|_| DecryptError)
     }
 
     /// Deterministic keyed hash: equal inputs give equal hashes, and without
     /// the key nobody can test guesses against the stored hashes.
     pub fn blind_index(&self, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key).expect("HMAC accepts any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
+            .expect("HMAC accepts any key length");
         mac.update(value.as_bytes());
         hex(&mac.finalize().into_bytes())
     }

@@ -72,7 +72,11 @@ impl ApiError {
     }
 
     pub fn not_found(code: &'static str, what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, format!("No {what} with that id in this organisation."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            code,
+            format!("No {what} with that id in this organisation."),
+        )
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
@@ -90,7 +94,11 @@ impl ApiError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         ApiError {
             errors,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "The request has invalid fields.")
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "The request has invalid fields.",
+            )
         }
     }
 
@@ -134,7 +142,11 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         Problem {
             problem_type: format!("urn:hotel-crm:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.to_string(),
@@ -186,9 +198,13 @@ impl From<DomainError> for ApiError {
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
         match err {
-            StorageError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
+            StorageError::NotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+            }
             StorageError::VersionConflict => ApiError::precondition_failed(),
-            StorageError::Duplicate { .. } => ApiError::conflict("duplicate", "A record with these values already exists."),
+            StorageError::Duplicate { .. } => {
+                ApiError::conflict("duplicate", "A record with these values already exists.")
+            }
             StorageError::Pool(e) => ApiError::unavailable(e),
             other => ApiError::internal(other),
         }

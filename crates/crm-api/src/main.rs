@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "hotel-crm", version, about = "Guest relationship and contract platform for hotels and B&Bs")]
+#[command(
+    name = "hotel-crm",
+    version,
+    about = "Guest relationship and contract platform for hotels and B&Bs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -98,7 +102,9 @@ fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let bind = settings.bind.clone();
         let backend = crm_storage::Backend::from_url(&settings.database_url).name();
-        let app = Application::build(settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+        let app = Application::build(settings, Arc::new(SystemClock))
+            .await
+            .map_err(|e| e.to_string())?;
         log::info!("hotel-crm listening on {bind} ({backend}); Swagger UI at /swagger-ui/");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
@@ -116,12 +122,19 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
     match command {
         Command::Migrate { .. } => println!("applied {} migration(s)", applied.len()),
         Command::CreateOrg { name, country } => {
-            let country = CountryCode::parse(&country).map_err(|_| "invalid --country".to_string())?;
+            let country =
+                CountryCode::parse(&country).map_err(|_| "invalid --country".to_string())?;
             let org = new_organization(name.trim(), country.as_str(), now);
-            db.write(|conn| organizations::insert(conn, &org)).map_err(|e| e.to_string())?;
+            db.write(|conn| organizations::insert(conn, &org))
+                .map_err(|e| e.to_string())?;
             println!("{}", org.id);
         }
-        Command::CreateUser { org, email, role, password: given } => {
+        Command::CreateUser {
+            org,
+            email,
+            role,
+            password: given,
+        } => {
             let email = Email::parse(&email).map_err(|_| "invalid --email".to_string())?;
             let role: Role = role.parse()?;
             if !role.is_staff() {
@@ -175,11 +188,23 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
 
 /// Deterministic synthetic guests: Chinese and Latin names, a mobile phone
 /// and an e-mail each. Batched in transactions of 1,000.
-fn seed_guests(db: &Database, org: &str, count: usize, now: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
+fn seed_guests(
+    db: &Database,
+    org: &str,
+    count: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
     use crm_domain::guest::{EmailEntry, EmailKind, GuestDraft, PhoneEntry, PhoneKind};
-    const FAMILY: [&str; 20] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗"];
-    const GIVEN: [&str; 20] = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"];
-    db.read(|conn| organizations::find(conn, org)).map_err(|e| e.to_string())?;
+    const FAMILY: [&str; 20] = [
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
+        "郭", "何", "高", "林", "罗",
+    ];
+    const GIVEN: [&str; 20] = [
+        "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
+        "明", "超", "秀英", "霞", "平",
+    ];
+    db.read(|conn| organizations::find(conn, org))
+        .map_err(|e| e.to_string())?;
     let region = CountryCode::parse("CN").ok();
     let mut done = 0;
     while done < count {
@@ -189,8 +214,14 @@ fn seed_guests(db: &Database, org: &str, count: usize, now: chrono::DateTime<chr
                 let draft = GuestDraft {
                     family_name: Some(FAMILY[i % 20].into()),
                     given_name: Some(format!("{}{}", GIVEN[(i / 20) % 20], GIVEN[(i / 400) % 20])),
-                    phones: Some(vec![PhoneEntry { number: format!("+86139{:08}", i), kind: PhoneKind::Mobile }]),
-                    emails: Some(vec![EmailEntry { address: format!("guest{i}@example.com"), kind: EmailKind::Personal }]),
+                    phones: Some(vec![PhoneEntry {
+                        number: format!("+86139{:08}", i),
+                        kind: PhoneKind::Mobile,
+                    }]),
+                    emails: Some(vec![EmailEntry {
+                        address: format!("guest{i}@example.com"),
+                        kind: EmailKind::Personal,
+                    }]),
                     ..Default::default()
                 };
                 let profile = draft

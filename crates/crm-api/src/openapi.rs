@@ -45,7 +45,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer_auth",
-            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -61,7 +66,9 @@ fn problem(description: &str) -> Value {
 
 fn add_response(op: &mut Value, status: &str, description: &str) {
     if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-        responses.entry(status.to_string()).or_insert_with(|| problem(description));
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| problem(description));
     }
 }
 
@@ -71,7 +78,9 @@ fn apply_conventions(spec: &mut Value) {
         return;
     };
     for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
         for (method, op) in item.iter_mut() {
             let roles: Vec<String> = op
                 .get("security")
@@ -85,14 +94,25 @@ fn apply_conventions(spec: &mut Value) {
                 .collect();
             let secured = !roles.is_empty();
             if secured {
-                let text = format!("**Roles:** {}.", roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
+                let text = format!(
+                    "**Roles:** {}.",
+                    roles
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 let description = match op.get("description").and_then(Value::as_str) {
                     Some(d) if !d.is_empty() => format!("{d}\n\n{text}"),
                     _ => text,
                 };
                 op["description"] = Value::String(description);
                 op["x-roles"] = json!(roles);
-                add_response(op, "401", "Missing, invalid or expired token, or the account is disabled.");
+                add_response(
+                    op,
+                    "401",
+                    "Missing, invalid or expired token, or the account is disabled.",
+                );
                 if roles.len() < ALL_ROLES {
                     add_response(op, "403", "The caller's role may not do this.");
                 }
@@ -107,7 +127,11 @@ fn apply_conventions(spec: &mut Value) {
                 add_response(op, "415", "Body is not JSON.");
                 add_response(op, "422", "Invalid fields; `errors` names each one.");
             }
-            let params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            let params = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let has_query = params.iter().any(|p| p.get("in") == Some(&json!("query")));
             if has_query {
                 add_response(op, "400", "Unknown or malformed query parameter.");
@@ -121,11 +145,17 @@ fn apply_conventions(spec: &mut Value) {
                     "description": "Retrying with the same key and body within 24 h replays the first response; the same key with another body is 422.",
                     "schema": {"type": "string", "maxLength": 255}
                 });
-                let list = op.as_object_mut().map(|o| o.entry("parameters").or_insert_with(|| json!([])));
+                let list = op
+                    .as_object_mut()
+                    .map(|o| o.entry("parameters").or_insert_with(|| json!([])));
                 if let Some(Value::Array(list)) = list {
                     list.push(header);
                 }
-                add_response(op, "409", "Conflict (for example, the Idempotency-Key is still in use).");
+                add_response(
+                    op,
+                    "409",
+                    "Conflict (for example, the Idempotency-Key is still in use).",
+                );
             }
             add_response(op, "500", "Unexpected error; quote X-Request-Id.");
         }
@@ -135,7 +165,11 @@ fn apply_conventions(spec: &mut Value) {
 /// The whole document, as served at `/api-docs/openapi.json` and committed
 /// at `openapi/openapi.json`.
 pub fn spec_json() -> Value {
-    let (_, api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
     let mut value = serde_json::to_value(&api).unwrap_or(Value::Null);
     apply_conventions(&mut value);
     value

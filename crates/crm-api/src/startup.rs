@@ -91,7 +91,10 @@ async fn unknown_route() -> Result<HttpResponse, ApiError> {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Application, StartupError> {
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Application, StartupError> {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
         let started = std::time::Instant::now();
         let applied = web::block({
@@ -101,7 +104,11 @@ impl Application {
         .await
         .map_err(|e| crm_storage::StorageError::Migration(e.to_string()))??;
         if !applied.is_empty() {
-            log::info!("applied {} migration(s) in {:?}", applied.len(), started.elapsed());
+            log::info!(
+                "applied {} migration(s) in {:?}",
+                applied.len(),
+                started.elapsed()
+            );
         }
         {
             let (db, settings, now) = (db.clone(), settings.clone(), clock.now());
@@ -109,8 +116,12 @@ impl Application {
                 .await
                 .map_err(|e| crm_storage::StorageError::Migration(e.to_string()))??;
         }
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
-        let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.bind.clone(), e))?.port();
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?
+            .port();
         let state = AppState {
             db,
             jwt: JwtKeys::new(&settings.jwt_secret),
@@ -127,16 +138,25 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::bad_request("invalid_query", format!("Invalid query string: {err}")).into()
+                    ApiError::bad_request("invalid_query", format!("Invalid query string: {err}"))
+                        .into()
                 }))
                 .app_data(web::PathConfig::default().error_handler(|_, _| {
-                    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "Not found.").into()
+                    ApiError::new(
+                        actix_web::http::StatusCode::NOT_FOUND,
+                        "not_found",
+                        "Not found.",
+                    )
+                    .into()
                 }))
                 .wrap(from_fn(request_log))
                 .into_utoipa_app()
                 .configure(routes)
                 .into_app()
-                .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .url("/api-docs/openapi.json", spec.clone()),
+                )
                 .default_service(web::to(unknown_route))
         })
         .shutdown_timeout(30)
@@ -145,7 +165,11 @@ impl Application {
         if let Some(w) = workers {
             server = server.workers(w);
         }
-        Ok(Application { port, server: server.run(), state })
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

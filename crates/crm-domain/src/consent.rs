@@ -50,7 +50,10 @@ str_enum!(ConsentChannel { Email => "email", Sms => "sms", Wechat => "wechat", P
 str_enum!(ConsentStatus { Granted => "granted", Withdrawn => "withdrawn" });
 
 /// Marketing consent is given per channel; profiling covers all channels.
-pub fn check_scope(purpose: ConsentPurpose, channel: Option<ConsentChannel>) -> Result<(), DomainError> {
+pub fn check_scope(
+    purpose: ConsentPurpose,
+    channel: Option<ConsentChannel>,
+) -> Result<(), DomainError> {
     match (purpose, channel) {
         (ConsentPurpose::Marketing, None) => Err(DomainError::field(
             "channel",
@@ -80,7 +83,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for c in [ConsentChannel::Email, ConsentChannel::Sms, ConsentChannel::Wechat, ConsentChannel::Push] {
+        for c in [
+            ConsentChannel::Email,
+            ConsentChannel::Sms,
+            ConsentChannel::Wechat,
+            ConsentChannel::Push,
+        ] {
             assert_eq!(ConsentChannel::parse(c.as_str()), Some(c));
         }
     }

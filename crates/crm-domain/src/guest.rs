@@ -180,7 +180,11 @@ impl Preferences {
             .free_text
             .and_then(|v| errors.check("free_text", bounded_text(&v, 1000)).flatten());
         if self.allergies.len() > MAX_ALLERGIES {
-            errors.push(FieldError::new("allergies", "too_many", format!("at most {MAX_ALLERGIES} entries")));
+            errors.push(FieldError::new(
+                "allergies",
+                "too_many",
+                format!("at most {MAX_ALLERGIES} entries"),
+            ));
         }
         let mut allergies: Vec<String> = Vec::new();
         for (i, a) in self.allergies.iter().enumerate() {
@@ -304,9 +308,14 @@ impl GuestDraft {
         let given_name = name(&mut errors, "given_name", self.given_name);
         let family_name_latin = name(&mut errors, "family_name_latin", self.family_name_latin);
         let given_name_latin = name(&mut errors, "given_name_latin", self.given_name_latin);
-        if [&family_name, &given_name, &family_name_latin, &given_name_latin]
-            .iter()
-            .all(|n| n.is_none())
+        if [
+            &family_name,
+            &given_name,
+            &family_name_latin,
+            &given_name_latin,
+        ]
+        .iter()
+        .all(|n| n.is_none())
         {
             errors.push(FieldError::new(
                 "family_name",
@@ -314,16 +323,32 @@ impl GuestDraft {
                 "a guest needs at least one name (local script or Latin)",
             ));
         }
-        for (field, latin) in [("family_name_latin", &family_name_latin), ("given_name_latin", &given_name_latin)] {
+        for (field, latin) in [
+            ("family_name_latin", &family_name_latin),
+            ("given_name_latin", &given_name_latin),
+        ] {
             if let Some(latin) = latin {
-                if !latin.chars().all(|c| c.is_alphabetic() && !is_cjk(c) || " -'.".contains(c)) {
-                    errors.push(FieldError::new(field, "not_latin", "Latin letters, spaces, hyphens and apostrophes only"));
+                if !latin
+                    .chars()
+                    .all(|c| c.is_alphabetic() && !is_cjk(c) || " -'.".contains(c))
+                {
+                    errors.push(FieldError::new(
+                        field,
+                        "not_latin",
+                        "Latin letters, spaces, hyphens and apostrophes only",
+                    ));
                 }
             }
         }
         if let Some(birthday) = self.birthday {
-            if birthday > today || birthday < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
-                errors.push(FieldError::new("birthday", "out_of_range", "a birthday between 1900-01-01 and today"));
+            if birthday > today
+                || birthday < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
+            {
+                errors.push(FieldError::new(
+                    "birthday",
+                    "out_of_range",
+                    "a birthday between 1900-01-01 and today",
+                ));
             }
         }
         let nationality = self
@@ -335,11 +360,18 @@ impl GuestDraft {
 
         let phones_in = self.phones.unwrap_or_default();
         if phones_in.len() > MAX_PHONES {
-            errors.push(FieldError::new("phones", "too_many", format!("at most {MAX_PHONES} phone numbers")));
+            errors.push(FieldError::new(
+                "phones",
+                "too_many",
+                format!("at most {MAX_PHONES} phone numbers"),
+            ));
         }
         let mut phones: Vec<(PhoneE164, PhoneKind)> = Vec::new();
         for (i, p) in phones_in.into_iter().enumerate() {
-            if let Some(number) = errors.check(&format!("phones[{i}].number"), PhoneE164::parse(&p.number, default_region)) {
+            if let Some(number) = errors.check(
+                &format!("phones[{i}].number"),
+                PhoneE164::parse(&p.number, default_region),
+            ) {
                 if !phones.iter().any(|(n, _)| *n == number) {
                     phones.push((number, p.kind));
                 }
@@ -347,26 +379,43 @@ impl GuestDraft {
         }
         let emails_in = self.emails.unwrap_or_default();
         if emails_in.len() > MAX_EMAILS {
-            errors.push(FieldError::new("emails", "too_many", format!("at most {MAX_EMAILS} e-mail addresses")));
+            errors.push(FieldError::new(
+                "emails",
+                "too_many",
+                format!("at most {MAX_EMAILS} e-mail addresses"),
+            ));
         }
         let mut emails: Vec<(Email, EmailKind)> = Vec::new();
         for (i, e) in emails_in.into_iter().enumerate() {
-            if let Some(address) = errors.check(&format!("emails[{i}].address"), Email::parse(&e.address)) {
+            if let Some(address) =
+                errors.check(&format!("emails[{i}].address"), Email::parse(&e.address))
+            {
                 if !emails.iter().any(|(a, _)| *a == address) {
                     emails.push((address, e.kind));
                 }
             }
         }
-        let company = self.company.and_then(|v| errors.check("company", bounded_text(&v, 200)).flatten());
-        let notes = self.notes.and_then(|v| errors.check("notes", bounded_text(&v, 4000)).flatten());
-        let address = self.address.and_then(|a| errors.check("address", a.parse())).flatten();
+        let company = self
+            .company
+            .and_then(|v| errors.check("company", bounded_text(&v, 200)).flatten());
+        let notes = self
+            .notes
+            .and_then(|v| errors.check("notes", bounded_text(&v, 4000)).flatten());
+        let address = self
+            .address
+            .and_then(|a| errors.check("address", a.parse()))
+            .flatten();
         let preferences = self
             .preferences
             .and_then(|p| errors.check("preferences", p.parse()))
             .unwrap_or_default();
         let tags_in = self.tags.unwrap_or_default();
         if tags_in.len() > MAX_TAGS {
-            errors.push(FieldError::new("tags", "too_many", format!("at most {MAX_TAGS} tags")));
+            errors.push(FieldError::new(
+                "tags",
+                "too_many",
+                format!("at most {MAX_TAGS} tags"),
+            ));
         }
         let mut tags: Vec<String> = Vec::new();
         for (i, t) in tags_in.iter().enumerate() {
@@ -402,10 +451,18 @@ impl GuestDraft {
 pub fn normalise_tag(raw: &str) -> Result<String, DomainError> {
     let tag = raw.trim().to_lowercase();
     if tag.is_empty() || tag.chars().count() > 40 {
-        return Err(DomainError::field("", "invalid_tag", "tags are 1 to 40 characters"));
+        return Err(DomainError::field(
+            "",
+            "invalid_tag",
+            "tags are 1 to 40 characters",
+        ));
     }
     if tag.chars().any(|c| c.is_control() || c == ',') {
-        return Err(DomainError::field("", "invalid_tag", "tags may not contain commas or control characters"));
+        return Err(DomainError::field(
+            "",
+            "invalid_tag",
+            "tags may not contain commas or control characters",
+        ));
     }
     Ok(tag)
 }
@@ -422,7 +479,10 @@ impl GuestProfile {
         if !local.is_empty() {
             return local;
         }
-        join_name(self.family_name_latin.as_deref(), self.given_name_latin.as_deref())
+        join_name(
+            self.family_name_latin.as_deref(),
+            self.given_name_latin.as_deref(),
+        )
     }
 
     /// Renders the profile in the shape clients write, for merge-patch.
@@ -439,13 +499,19 @@ impl GuestProfile {
             phones: Some(
                 self.phones
                     .iter()
-                    .map(|(n, kind)| PhoneEntry { number: n.as_str().to_string(), kind: *kind })
+                    .map(|(n, kind)| PhoneEntry {
+                        number: n.as_str().to_string(),
+                        kind: *kind,
+                    })
                     .collect(),
             ),
             emails: Some(
                 self.emails
                     .iter()
-                    .map(|(a, kind)| EmailEntry { address: a.as_str().to_string(), kind: *kind })
+                    .map(|(a, kind)| EmailEntry {
+                        address: a.as_str().to_string(),
+                        kind: *kind,
+                    })
                     .collect(),
             ),
             company: self.company.clone(),
@@ -461,7 +527,10 @@ impl GuestProfile {
     /// What erasure leaves: no name, contact, document, note or preference;
     /// nationality stays as a non-personal statistic.
     pub fn anonymised(&self) -> GuestProfile {
-        GuestProfile { nationality: self.nationality, ..GuestProfile::default() }
+        GuestProfile {
+            nationality: self.nationality,
+            ..GuestProfile::default()
+        }
     }
 
     /// Names of the fields that differ, for the audit log (never values).
@@ -472,8 +541,24 @@ impl GuestProfile {
                 $(if self.$field != other.$field { changed.push(stringify!($field)); })*
             };
         }
-        cmp!(family_name, given_name, family_name_latin, given_name_latin, gender, birthday,
-             nationality, language, phones, emails, company, address, notes, preferences, tags, resident);
+        cmp!(
+            family_name,
+            given_name,
+            family_name_latin,
+            given_name_latin,
+            gender,
+            birthday,
+            nationality,
+            language,
+            phones,
+            emails,
+            company,
+            address,
+            notes,
+            preferences,
+            tags,
+            resident
+        );
         changed
     }
 }
@@ -517,8 +602,14 @@ mod tests {
         let draft = GuestDraft {
             family_name: Some("张".into()),
             given_name: Some(" 伟 ".into()),
-            phones: Some(vec![PhoneEntry { number: "138-1234-5678".into(), kind: PhoneKind::Mobile }]),
-            emails: Some(vec![EmailEntry { address: "Zhang.Wei@Example.com".into(), kind: EmailKind::Work }]),
+            phones: Some(vec![PhoneEntry {
+                number: "138-1234-5678".into(),
+                kind: PhoneKind::Mobile,
+            }]),
+            emails: Some(vec![EmailEntry {
+                address: "Zhang.Wei@Example.com".into(),
+                kind: EmailKind::Work,
+            }]),
             tags: Some(vec!["VIP".into(), "vip".into(), "商务".into()]),
             ..Default::default()
         };
@@ -533,8 +624,14 @@ mod tests {
     fn every_invalid_field_is_reported_at_once() {
         let draft = GuestDraft {
             nationality: Some("XX".into()),
-            phones: Some(vec![PhoneEntry { number: "12".into(), kind: PhoneKind::Mobile }]),
-            emails: Some(vec![EmailEntry { address: "nope".into(), kind: EmailKind::Personal }]),
+            phones: Some(vec![PhoneEntry {
+                number: "12".into(),
+                kind: PhoneKind::Mobile,
+            }]),
+            emails: Some(vec![EmailEntry {
+                address: "nope".into(),
+                kind: EmailKind::Personal,
+            }]),
             birthday: NaiveDate::from_ymd_opt(2030, 1, 1),
             ..Default::default()
         };
@@ -542,13 +639,22 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            vec!["family_name", "birthday", "nationality", "phones[0].number", "emails[0].address"]
+            vec![
+                "family_name",
+                "birthday",
+                "nationality",
+                "phones[0].number",
+                "emails[0].address"
+            ]
         );
     }
 
     #[test]
     fn latin_names_reject_other_scripts() {
-        let draft = GuestDraft { family_name_latin: Some("张".into()), ..Default::default() };
+        let draft = GuestDraft {
+            family_name_latin: Some("张".into()),
+            ..Default::default()
+        };
         let errors = draft.parse(None, today()).unwrap_err().into_field_errors();
         assert_eq!(errors[0].code, "not_latin");
     }
@@ -560,7 +666,10 @@ mod tests {
             given_name_latin: Some("Anna-Lena".into()),
             ..Default::default()
         };
-        assert_eq!(draft.parse(None, today()).unwrap().display_name(), "Anna-Lena Müller");
+        assert_eq!(
+            draft.parse(None, today()).unwrap().display_name(),
+            "Anna-Lena Müller"
+        );
     }
 
     #[test]
@@ -569,8 +678,14 @@ mod tests {
             family_name: Some("李".into()),
             given_name: Some("娜".into()),
             nationality: Some("cn".into()),
-            address: Some(Address { city: Some("Hangzhou".into()), ..Default::default() }),
-            preferences: Some(Preferences { floor: Some(FloorPreference::High), ..Default::default() }),
+            address: Some(Address {
+                city: Some("Hangzhou".into()),
+                ..Default::default()
+            }),
+            preferences: Some(Preferences {
+                floor: Some(FloorPreference::High),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let profile = draft.parse(cn(), today()).unwrap();
@@ -581,7 +696,12 @@ mod tests {
 
     #[test]
     fn changed_fields_names_only_what_changed() {
-        let a = GuestDraft { family_name: Some("王".into()), ..Default::default() }.parse(None, today()).unwrap();
+        let a = GuestDraft {
+            family_name: Some("王".into()),
+            ..Default::default()
+        }
+        .parse(None, today())
+        .unwrap();
         let mut b = a.clone();
         b.notes = Some("late arrival".into());
         b.resident = true;

@@ -56,20 +56,30 @@ impl DocumentType {
 pub struct DocumentNumber(String);
 
 impl DocumentNumber {
-    pub fn parse(raw: &str, doc_type: DocumentType, issuing_country: Option<&str>) -> Result<Self, DomainError> {
+    pub fn parse(
+        raw: &str,
+        doc_type: DocumentType,
+        issuing_country: Option<&str>,
+    ) -> Result<Self, DomainError> {
         let number: String = raw
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        if number.len() < 4 || number.len() > 40 || !number.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if number.len() < 4
+            || number.len() > 40
+            || !number.chars().all(|c| c.is_ascii_alphanumeric())
+        {
             return Err(DomainError::field(
                 "",
                 "invalid_document_number",
                 "4 to 40 letters and digits",
             ));
         }
-        if doc_type == DocumentType::NationalId && issuing_country == Some("CN") && !is_valid_cn_resident_id(&number) {
+        if doc_type == DocumentType::NationalId
+            && issuing_country == Some("CN")
+            && !is_valid_cn_resident_id(&number)
+        {
             return Err(DomainError::field(
                 "",
                 "invalid_document_number",
@@ -122,7 +132,8 @@ mod tests {
 
     #[test]
     fn numbers_are_normalised_and_masked() {
-        let n = DocumentNumber::parse("11010519491231002X", DocumentType::NationalId, Some("CN")).unwrap();
+        let n = DocumentNumber::parse("11010519491231002X", DocumentType::NationalId, Some("CN"))
+            .unwrap();
         assert_eq!(n.masked(), "110***********002X");
         let p = DocumentNumber::parse("e1234 5678", DocumentType::Passport, Some("CN")).unwrap();
         assert_eq!(p.as_str(), "E12345678");
@@ -133,9 +144,15 @@ mod tests {
     fn chinese_resident_ids_carry_a_check_digit() {
         assert!(is_valid_cn_resident_id("11010519491231002X"));
         assert!(!is_valid_cn_resident_id("110105194912310021"));
-        assert!(DocumentNumber::parse("110105194912310021", DocumentType::NationalId, Some("CN")).is_err());
+        assert!(
+            DocumentNumber::parse("110105194912310021", DocumentType::NationalId, Some("CN"))
+                .is_err()
+        );
         // Other countries' national ids follow other rules.
-        assert!(DocumentNumber::parse("110105194912310021", DocumentType::NationalId, Some("SG")).is_ok());
+        assert!(
+            DocumentNumber::parse("110105194912310021", DocumentType::NationalId, Some("SG"))
+                .is_ok()
+        );
     }
 
     #[test]

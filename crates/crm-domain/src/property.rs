@@ -21,7 +21,9 @@ pub fn parse_code(raw: &str) -> Result<String, DomainError> {
     let code = raw.trim().to_ascii_uppercase();
     if code.is_empty()
         || code.len() > 20
-        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(DomainError::field(
             "",
@@ -47,18 +49,26 @@ impl PropertyDetails {
         let time_zone = errors.check("time_zone", TimeZone::parse(time_zone));
         let currency = errors.check("currency", CurrencyCode::parse(currency));
         let country = errors.check("country", CountryCode::parse(country));
-        let address = address.and_then(|a| errors.check("address", a.parse())).flatten();
+        let address = address
+            .and_then(|a| errors.check("address", a.parse()))
+            .flatten();
         errors.finish()?;
         match (code, name, time_zone, currency, country) {
-            (Some(code), Some(name), Some(time_zone), Some(currency), Some(country)) => Ok(PropertyDetails {
-                code,
-                name,
-                time_zone,
-                currency,
-                country,
-                address,
-            }),
-            _ => Err(DomainError::Validation(vec![FieldError::new("", "invalid", "invalid property")])),
+            (Some(code), Some(name), Some(time_zone), Some(currency), Some(country)) => {
+                Ok(PropertyDetails {
+                    code,
+                    name,
+                    time_zone,
+                    currency,
+                    country,
+                    address,
+                })
+            }
+            _ => Err(DomainError::Validation(vec![FieldError::new(
+                "",
+                "invalid",
+                "invalid property",
+            )])),
         }
     }
 }
@@ -78,13 +88,17 @@ mod tests {
 
     #[test]
     fn a_property_needs_valid_zone_currency_and_country() {
-        let p = PropertyDetails::parse("sha01", "外滩酒店", "Asia/Shanghai", "cny", "cn", None).unwrap();
+        let p = PropertyDetails::parse("sha01", "外滩酒店", "Asia/Shanghai", "cny", "cn", None)
+            .unwrap();
         assert_eq!(p.code, "SHA01");
         assert_eq!(p.currency.as_str(), "CNY");
         let err = PropertyDetails::parse("bad code!", "", "Mars/Olympus", "XXX", "ZZ", None)
             .unwrap_err()
             .into_field_errors();
         let fields: Vec<&str> = err.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["code", "name", "time_zone", "currency", "country"]);
+        assert_eq!(
+            fields,
+            vec!["code", "name", "time_zone", "currency", "country"]
+        );
     }
 }

@@ -40,7 +40,11 @@ pub fn terms_for(profile: &GuestProfile) -> Vec<String> {
     };
     let family = profile.family_name.as_deref().unwrap_or_default();
     let given = profile.given_name.as_deref().unwrap_or_default();
-    for local in [format!("{family}{given}"), format!("{given}{family}"), given.to_string()] {
+    for local in [
+        format!("{family}{given}"),
+        format!("{given}{family}"),
+        given.to_string(),
+    ] {
         add(normalise(&local));
         if let Some((full, initials)) = pinyin_of(&local) {
             add(full);
@@ -76,7 +80,9 @@ pub fn terms_for(profile: &GuestProfile) -> Vec<String> {
 pub fn query_prefix(q: &str) -> Option<String> {
     let trimmed = q.trim();
     let phone_like = !trimmed.is_empty()
-        && trimmed.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        && trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
         && trimmed.chars().any(|c| c.is_ascii_digit());
     let prefix = if phone_like {
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
@@ -106,7 +112,10 @@ mod tests {
 
     fn profile(draft: GuestDraft) -> GuestProfile {
         draft
-            .parse(CountryCode::parse("CN").ok(), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+            .parse(
+                CountryCode::parse("CN").ok(),
+                NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            )
             .unwrap()
     }
 
@@ -122,7 +131,16 @@ mod tests {
             given_name: Some("伟".into()),
             ..Default::default()
         }));
-        for q in ["zhangwei", "zw", "Zhang Wei", "zhang", "张", "张伟", "wei", "伟"] {
+        for q in [
+            "zhangwei",
+            "zw",
+            "Zhang Wei",
+            "zhang",
+            "张",
+            "张伟",
+            "wei",
+            "伟",
+        ] {
             assert!(finds(&terms, q), "{q} should find 张伟 in {terms:?}");
         }
         assert!(!finds(&terms, "li"));

@@ -91,22 +91,21 @@ impl<'de> Deserialize<'de> for CountryCode {
 }
 
 const COUNTRY_NAMES: &[&str] = &[
-    "AC", "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AR", "AS", "AT", "AU", "AW", "AX",
-    "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ",
-    "BR", "BS", "BT", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL",
-    "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO",
-    "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
-    "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GT", "GU",
-    "GW", "GY", "HK", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR",
-    "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW",
-    "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC",
-    "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT",
-    "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP",
-    "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PR", "PS", "PT",
-    "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH",
-    "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TA",
-    "TC", "TD", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ",
-    "UA", "UG", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK",
+    "AC", "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO",
+    "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG",
+    "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG",
+    "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GT", "GU", "GW", "GY", "HK", "HN", "HR", "HT",
+    "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE",
+    "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR",
+    "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN",
+    "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF",
+    "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL",
+    "PM", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD",
+    "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY",
+    "SZ", "TA", "TC", "TD", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK",
     "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
@@ -125,7 +124,11 @@ impl PhoneE164 {
             return Err(invalid("not a valid phone number"));
         }
         let parsed = phonenumber::parse(default_region.and_then(|c| c.phone_region()), trimmed)
-            .map_err(|_| invalid("not a valid phone number; include the country code, e.g. +86 138 1234 5678"))?;
+            .map_err(|_| {
+                invalid(
+                    "not a valid phone number; include the country code, e.g. +86 138 1234 5678",
+                )
+            })?;
         if !phonenumber::is_valid(&parsed) {
             return Err(invalid("not a valid phone number for its country"));
         }
@@ -198,13 +201,16 @@ pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        raw.trim().parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| {
-            DomainError::field(
-                "",
-                "invalid_time_zone",
-                "expected an IANA time zone such as `Asia/Shanghai`",
-            )
-        })
+        raw.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(TimeZone)
+            .map_err(|_| {
+                DomainError::field(
+                    "",
+                    "invalid_time_zone",
+                    "expected an IANA time zone such as `Asia/Shanghai`",
+                )
+            })
     }
 
     pub fn name(&self) -> &'static str {
@@ -227,8 +233,10 @@ impl LanguageTag {
         let raw = raw.trim();
         let mut parts = raw.split('-');
         let primary = parts.next().unwrap_or_default();
-        let primary_ok = (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
-        let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        let primary_ok =
+            (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
+        let rest_ok = parts
+            .all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if !primary_ok || !rest_ok || raw.len() > 35 {
             return Err(DomainError::field(
                 "",
@@ -258,8 +266,15 @@ pub fn bounded_text(raw: &str, max_chars: usize) -> Result<Option<String>, Domai
             format!("at most {max_chars} characters"),
         ));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(DomainError::field("", "invalid_characters", "control characters are not allowed"));
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(DomainError::field(
+            "",
+            "invalid_characters",
+            "control characters are not allowed",
+        ));
     }
     Ok(Some(trimmed.to_string()))
 }
@@ -276,8 +291,19 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(Email::parse("  Li.Na@Example.COM ").unwrap().as_str(), "li.na@example.com");
-        for bad in ["", "no-at-sign", "a@b", "a@.com", "a b@c.com", "@c.com", "a@b..com"] {
+        assert_eq!(
+            Email::parse("  Li.Na@Example.COM ").unwrap().as_str(),
+            "li.na@example.com"
+        );
+        for bad in [
+            "",
+            "no-at-sign",
+            "a@b",
+            "a@.com",
+            "a b@c.com",
+            "@c.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -285,11 +311,24 @@ mod tests {
     #[test]
     fn phones_normalise_to_e164_in_the_default_region() {
         let cn = CountryCode::parse("cn").unwrap();
-        assert_eq!(PhoneE164::parse("138 1234 5678", Some(cn)).unwrap().as_str(), "+8613812345678");
-        assert_eq!(PhoneE164::parse("+44 20 7946 0958", Some(cn)).unwrap().as_str(), "+442079460958");
+        assert_eq!(
+            PhoneE164::parse("138 1234 5678", Some(cn))
+                .unwrap()
+                .as_str(),
+            "+8613812345678"
+        );
+        assert_eq!(
+            PhoneE164::parse("+44 20 7946 0958", Some(cn))
+                .unwrap()
+                .as_str(),
+            "+442079460958"
+        );
         assert!(PhoneE164::parse("12345", Some(cn)).is_err());
         assert!(PhoneE164::parse("not a phone", None).is_err());
-        assert!(PhoneE164::parse("13812345678", None).is_err(), "no region, no country code");
+        assert!(
+            PhoneE164::parse("13812345678", None).is_err(),
+            "no region, no country code"
+        );
     }
 
     #[test]
@@ -305,7 +344,10 @@ mod tests {
         assert!(CountryCode::parse("CHN").is_err());
         assert_eq!(CurrencyCode::parse("cny").unwrap().as_str(), "CNY");
         assert!(CurrencyCode::parse("RMB").is_err());
-        assert_eq!(TimeZone::parse("Asia/Shanghai").unwrap().name(), "Asia/Shanghai");
+        assert_eq!(
+            TimeZone::parse("Asia/Shanghai").unwrap().name(),
+            "Asia/Shanghai"
+        );
         assert!(TimeZone::parse("Beijing").is_err());
         assert!(LanguageTag::parse("zh-CN").is_ok());
         assert!(LanguageTag::parse("chinese please").is_err());

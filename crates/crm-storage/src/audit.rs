@@ -65,7 +65,12 @@ pub struct AuditFilter {
     pub actor_id: Option<String>,
 }
 
-pub fn list(conn: &mut DbConnection, org_id: &str, filter: &AuditFilter, page: &PageRequest) -> StorageResult<Page<AuditEvent>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> StorageResult<Page<AuditEvent>> {
     let mut query = audit_events::table
         .filter(audit_events::org_id.eq(org_id.to_string()))
         .select(AuditRow::as_select())

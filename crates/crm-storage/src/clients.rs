@@ -93,17 +93,28 @@ pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> StorageResult<Ap
         .try_into()
 }
 
-pub fn list(conn: &mut DbConnection, org_id: &str, page: &PageRequest) -> StorageResult<Page<ApiClient>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    page: &PageRequest,
+) -> StorageResult<Page<ApiClient>> {
     let query = api_clients::table
         .filter(api_clients::org_id.eq(org_id.to_string()))
         .select(ClientRow::as_select())
         .into_boxed();
     let rows: Vec<ClientRow> = paginate!(query, api_clients::id, page).load(conn)?;
-    let items = rows.into_iter().map(ApiClient::try_from).collect::<StorageResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(ApiClient::try_from)
+        .collect::<StorageResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |c| c.id.clone()))
 }
 
-pub fn update(conn: &mut DbConnection, client: &ApiClient, expected_version: i32) -> StorageResult<()> {
+pub fn update(
+    conn: &mut DbConnection,
+    client: &ApiClient,
+    expected_version: i32,
+) -> StorageResult<()> {
     let updated = diesel::update(
         api_clients::table
             .filter(api_clients::org_id.eq(&client.org_id))

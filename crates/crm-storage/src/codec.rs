@@ -12,5 +12,7 @@ pub fn enum_to_db<T: Serialize>(value: &T) -> StorageResult<String> {
 }
 
 pub fn enum_from_db<T: DeserializeOwned>(value: &str) -> StorageResult<T> {
-    Ok(serde_json::from_value(serde_json::Value::String(value.to_string()))?)
+    Ok(serde_json::from_value(serde_json::Value::String(
+        value.to_string(),
+    ))?)
 }

@@ -69,19 +69,31 @@ pub fn insert(conn: &mut DbConnection, c: &ConsentRecord) -> StorageResult<()> {
     Ok(())
 }
 
-pub fn history(conn: &mut DbConnection, org_id: &str, guest_id: &str, page: &PageRequest) -> StorageResult<Page<ConsentRecord>> {
+pub fn history(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    page: &PageRequest,
+) -> StorageResult<Page<ConsentRecord>> {
     let query = guest_consents::table
         .filter(guest_consents::org_id.eq(org_id.to_string()))
         .filter(guest_consents::guest_id.eq(guest_id.to_string()))
         .select(ConsentRow::as_select())
         .into_boxed();
     let rows: Vec<ConsentRow> = paginate!(query, guest_consents::id, page).load(conn)?;
-    let items = rows.into_iter().map(from_row).collect::<StorageResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<StorageResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |c| c.id.clone()))
 }
 
 /// The latest record per purpose and channel.
-pub fn current(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<Vec<ConsentRecord>> {
+pub fn current(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<Vec<ConsentRecord>> {
     let all = guest_consents::table
         .filter(guest_consents::org_id.eq(org_id))
         .filter(guest_consents::guest_id.eq(guest_id))
@@ -91,7 +103,10 @@ pub fn current(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> Storage
     let mut latest: Vec<ConsentRecord> = Vec::new();
     for row in all {
         let record = from_row(row)?;
-        if !latest.iter().any(|c| c.purpose == record.purpose && c.channel == record.channel) {
+        if !latest
+            .iter()
+            .any(|c| c.purpose == record.purpose && c.channel == record.channel)
+        {
             latest.push(record);
         }
     }
@@ -100,13 +115,24 @@ pub fn current(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> Storage
 }
 
 /// Every record, oldest first (data subject export).
-pub fn all_for_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<Vec<ConsentRecord>> {
-    let page = PageRequest { limit: i64::from(u16::MAX), after: None, order: SortOrder::OldestFirst };
+pub fn all_for_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<Vec<ConsentRecord>> {
+    let page = PageRequest {
+        limit: i64::from(u16::MAX),
+        after: None,
+        order: SortOrder::OldestFirst,
+    };
     let mut out = Vec::new();
     let mut next = Some(page);
     while let Some(p) = next {
         let got = history(conn, org_id, guest_id, &p)?;
-        next = got.next_after.clone().map(|after| PageRequest { after: Some(after), ..p.clone() });
+        next = got.next_after.clone().map(|after| PageRequest {
+            after: Some(after),
+            ..p.clone()
+        });
         out.extend(got.items);
     }
     Ok(out)

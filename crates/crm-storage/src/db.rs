@@ -60,7 +60,9 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, StorageError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(&self.url)?)),
+            Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(
+                &self.url,
+            )?)),
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 // Per connection: SQLite forgets these on every open.
@@ -102,14 +104,18 @@ impl Database {
         if backend == Backend::Sqlite {
             let path = std::path::Path::new(sqlite_path(url));
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StorageError::Migration(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StorageError::Migration(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
         }
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { url: url.to_string(), backend })?;
+            .build(Manager {
+                url: url.to_string(),
+                backend,
+            })?;
         Ok(Database {
             pool,
             backend,
@@ -126,13 +132,19 @@ impl Database {
     }
 
     /// Runs `f` on a pooled connection without a transaction.
-    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
+    ) -> StorageResult<T> {
         let mut conn = self.connection()?;
         f(&mut conn)
     }
 
     /// Runs `f` in a transaction: all of its writes land, or none do.
-    pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> StorageResult<T>) -> StorageResult<T> {
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> StorageResult<T>,
+    ) -> StorageResult<T> {
         let mut conn = self.connection()?;
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),

@@ -27,9 +27,11 @@ impl From<DieselError> for StorageError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::NotFound => StorageError::NotFound,
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StorageError::Duplicate {
-                constraint: info.constraint_name().map(str::to_string),
-            },
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StorageError::Duplicate {
+                    constraint: info.constraint_name().map(str::to_string),
+                }
+            }
             other => StorageError::Database(other),
         }
     }

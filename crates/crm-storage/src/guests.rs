@@ -83,12 +83,17 @@ impl TryFrom<GuestRow> for Guest {
             nationality: r
                 .nationality
                 .as_deref()
-                .map(|c| CountryCode::parse(c).map_err(|_| StorageError::Corrupt(format!("country {c}"))))
+                .map(|c| {
+                    CountryCode::parse(c).map_err(|_| StorageError::Corrupt(format!("country {c}")))
+                })
                 .transpose()?,
             language: r
                 .language
                 .as_deref()
-                .map(|l| LanguageTag::parse(l).map_err(|_| StorageError::Corrupt(format!("language {l}"))))
+                .map(|l| {
+                    LanguageTag::parse(l)
+                        .map_err(|_| StorageError::Corrupt(format!("language {l}")))
+                })
                 .transpose()?,
             phones: phones
                 .into_iter()
@@ -109,7 +114,13 @@ impl TryFrom<GuestRow> for Guest {
             tags: serde_json::from_str(&r.tags)?,
             resident: r.resident,
         };
-        let blacklist = match (r.blacklisted, r.blacklist_category, r.blacklist_reason, r.blacklisted_by, r.blacklisted_at) {
+        let blacklist = match (
+            r.blacklisted,
+            r.blacklist_category,
+            r.blacklist_reason,
+            r.blacklisted_by,
+            r.blacklisted_at,
+        ) {
             (true, Some(category), Some(reason), Some(by), Some(at)) => Some(Blacklisting {
                 category: enum_from_db(&category)?,
                 reason,
@@ -137,12 +148,18 @@ fn to_row(g: &Guest) -> StorageResult<GuestRow> {
     let phones: Vec<PhoneEntry> = p
         .phones
         .iter()
-        .map(|(n, kind)| PhoneEntry { number: n.as_str().to_string(), kind: *kind })
+        .map(|(n, kind)| PhoneEntry {
+            number: n.as_str().to_string(),
+            kind: *kind,
+        })
         .collect();
     let emails: Vec<EmailEntry> = p
         .emails
         .iter()
-        .map(|(a, kind)| EmailEntry { address: a.as_str().to_string(), kind: *kind })
+        .map(|(a, kind)| EmailEntry {
+            address: a.as_str().to_string(),
+            kind: *kind,
+        })
         .collect();
     Ok(GuestRow {
         id: g.id.clone(),
@@ -164,7 +181,11 @@ fn to_row(g: &Guest) -> StorageResult<GuestRow> {
         tags: serde_json::to_string(&p.tags)?,
         resident: p.resident,
         blacklisted: g.blacklist.is_some(),
-        blacklist_category: g.blacklist.as_ref().map(|b| enum_to_db(&b.category)).transpose()?,
+        blacklist_category: g
+            .blacklist
+            .as_ref()
+            .map(|b| enum_to_db(&b.category))
+            .transpose()?,
         blacklist_reason: g.blacklist.as_ref().map(|b| b.reason.clone()),
         blacklisted_by: g.blacklist.as_ref().map(|b| b.by.clone()),
         blacklisted_at: g.blacklist.as_ref().map(|b| to_db(b.at)),
@@ -179,7 +200,8 @@ fn to_row(g: &Guest) -> StorageResult<GuestRow> {
 /// Rewrites the derived rows (tags, search terms) from the profile.
 fn write_index_rows(conn: &mut DbConnection, g: &Guest) -> StorageResult<()> {
     diesel::delete(guest_tags::table.filter(guest_tags::guest_id.eq(&g.id))).execute(conn)?;
-    diesel::delete(guest_search_terms::table.filter(guest_search_terms::guest_id.eq(&g.id))).execute(conn)?;
+    diesel::delete(guest_search_terms::table.filter(guest_search_terms::guest_id.eq(&g.id)))
+        .execute(conn)?;
     // One row per statement: MultiConnection has no multi-row insert.
     for tag in &g.profile.tags {
         diesel::insert_into(guest_tags::table)
@@ -205,7 +227,9 @@ fn write_index_rows(conn: &mut DbConnection, g: &Guest) -> StorageResult<()> {
 }
 
 pub fn insert(conn: &mut DbConnection, guest: &Guest) -> StorageResult<()> {
-    diesel::insert_into(guests::table).values(to_row(guest)?).execute(conn)?;
+    diesel::insert_into(guests::table)
+        .values(to_row(guest)?)
+        .execute(conn)?;
     write_index_rows(conn, guest)
 }
 
@@ -279,7 +303,12 @@ pub struct GuestFilter {
     pub document_hash: Option<String>,
 }
 
-pub fn list(conn: &mut DbConnection, org_id: &str, filter: &GuestFilter, page: &PageRequest) -> StorageResult<Page<Guest>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &GuestFilter,
+    page: &PageRequest,
+) -> StorageResult<Page<Guest>> {
     let org = org_id.to_string();
     let mut query = guests::table
         .filter(guests::org_id.eq(org.clone()))
@@ -323,6 +352,9 @@ pub fn list(conn: &mut DbConnection, org_id: &str, filter: &GuestFilter, page: &
         query = query.filter(guests::created_at.lt(to_db(before)));
     }
     let rows: Vec<GuestRow> = paginate!(query, guests::id, page).load(conn)?;
-    let items = rows.into_iter().map(Guest::try_from).collect::<StorageResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(Guest::try_from)
+        .collect::<StorageResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |g| g.id.clone()))
 }

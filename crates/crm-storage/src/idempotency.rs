@@ -33,7 +33,11 @@ pub enum Claim {
     /// The key is ours: run the request, then [`complete`] or [`release`].
     Claimed,
     /// Seen before with this request hash; `None` while still running.
-    Seen { request_hash: String, response: Option<StoredResponse>, created_at: DateTime<Utc> },
+    Seen {
+        request_hash: String,
+        response: Option<StoredResponse>,
+        created_at: DateTime<Utc>,
+    },
 }
 
 macro_rules! key_filter {
@@ -56,20 +60,28 @@ pub fn claim(
     now: DateTime<Utc>,
     expired_before: DateTime<Utc>,
 ) -> StorageResult<Claim> {
-    diesel::delete(key_filter!(org_id, principal_id, key).filter(idempotency_keys::created_at.lt(to_db(expired_before))))
-        .execute(conn)?;
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values(KeyRow {
-            org_id: org_id.to_string(),
-            principal_id: principal_id.to_string(),
-            idempotency_key: key.to_string(),
-            request_hash: request_hash.to_string(),
-            status_code: None,
-            response_headers: None,
-            response_body: None,
-            created_at: to_db(now),
-        })
-        .execute(conn);
+    diesel::delete(
+        key_filter!(org_id, principal_id, key)
+            .filter(idempotency_keys::created_at.lt(to_db(expired_before))),
+    )
+    .execute(conn)?;
+    // In a savepoint: on PostgreSQL a failed INSERT would otherwise abort
+    // the surrounding transaction and the SELECT below with it.
+    let row = KeyRow {
+        org_id: org_id.to_string(),
+        principal_id: principal_id.to_string(),
+        idempotency_key: key.to_string(),
+        request_hash: request_hash.to_string(),
+        status_code: None,
+        response_headers: None,
+        response_body: None,
+        created_at: to_db(now),
+    };
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(idempotency_keys::table)
+            .values(&row)
+            .execute(c)
+    });
     match inserted {
         Ok(_) => Ok(Claim::Claimed),
         Err(e) => match StorageError::from(e) {
@@ -90,14 +102,24 @@ pub fn claim(
                     }),
                     _ => None,
                 };
-                Ok(Claim::Seen { request_hash: row.request_hash, response, created_at: from_db(row.created_at) })
+                Ok(Claim::Seen {
+                    request_hash: row.request_hash,
+                    response,
+                    created_at: from_db(row.created_at),
+                })
             }
             other => Err(other),
         },
     }
 }
 
-pub fn complete(conn: &mut DbConnection, org_id: &str, principal_id: &str, key: &str, response: &StoredResponse) -> StorageResult<()> {
+pub fn complete(
+    conn: &mut DbConnection,
+    org_id: &str,
+    principal_id: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> StorageResult<()> {
     diesel::update(key_filter!(org_id, principal_id, key))
         .set((
             idempotency_keys::status_code.eq(Some(i32::from(response.status_code))),
@@ -109,7 +131,12 @@ pub fn complete(conn: &mut DbConnection, org_id: &str, principal_id: &str, key: 
 }
 
 /// Forgets a claim whose request failed, so the client may retry.
-pub fn release(conn: &mut DbConnection, org_id: &str, principal_id: &str, key: &str) -> StorageResult<()> {
+pub fn release(
+    conn: &mut DbConnection,
+    org_id: &str,
+    principal_id: &str,
+    key: &str,
+) -> StorageResult<()> {
     diesel::delete(key_filter!(org_id, principal_id, key)).execute(conn)?;
     Ok(())
 }

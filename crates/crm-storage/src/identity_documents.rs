@@ -80,7 +80,11 @@ pub fn insert(conn: &mut DbConnection, d: &IdentityDocument) -> StorageResult<()
     Ok(())
 }
 
-pub fn list_for_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<Vec<IdentityDocument>> {
+pub fn list_for_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<Vec<IdentityDocument>> {
     docs::table
         .filter(docs::org_id.eq(org_id))
         .filter(docs::guest_id.eq(guest_id))
@@ -92,7 +96,12 @@ pub fn list_for_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> 
         .collect()
 }
 
-pub fn find(conn: &mut DbConnection, org_id: &str, guest_id: &str, id: &str) -> StorageResult<IdentityDocument> {
+pub fn find(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    id: &str,
+) -> StorageResult<IdentityDocument> {
     from_row(
         docs::table
             .filter(docs::org_id.eq(org_id))
@@ -104,7 +113,12 @@ pub fn find(conn: &mut DbConnection, org_id: &str, guest_id: &str, id: &str) -> 
 }
 
 /// Deletes one document; false when there was none.
-pub fn delete(conn: &mut DbConnection, org_id: &str, guest_id: &str, id: &str) -> StorageResult<bool> {
+pub fn delete(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    id: &str,
+) -> StorageResult<bool> {
     let n = diesel::delete(
         docs::table
             .filter(docs::org_id.eq(org_id))
@@ -115,12 +129,27 @@ pub fn delete(conn: &mut DbConnection, org_id: &str, guest_id: &str, id: &str) -
     Ok(n > 0)
 }
 
-pub fn delete_all_for_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<usize> {
-    Ok(diesel::delete(docs::table.filter(docs::org_id.eq(org_id)).filter(docs::guest_id.eq(guest_id))).execute(conn)?)
+pub fn delete_all_for_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<usize> {
+    Ok(diesel::delete(
+        docs::table
+            .filter(docs::org_id.eq(org_id))
+            .filter(docs::guest_id.eq(guest_id)),
+    )
+    .execute(conn)?)
 }
 
 /// Does the guest already hold a document with this hash and type?
-pub fn exists_for_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str, doc_type: DocumentType, number_hash: &str) -> StorageResult<bool> {
+pub fn exists_for_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    doc_type: DocumentType,
+    number_hash: &str,
+) -> StorageResult<bool> {
     let n: i64 = docs::table
         .filter(docs::org_id.eq(org_id))
         .filter(docs::guest_id.eq(guest_id))

@@ -73,7 +73,13 @@ pub fn list_all(conn: &mut DbConnection) -> StorageResult<Vec<Organization>> {
         .collect())
 }
 
-pub fn rename(conn: &mut DbConnection, id: &str, name: &str, default_country: &str, now: DateTime<Utc>) -> StorageResult<Organization> {
+pub fn rename(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    default_country: &str,
+    now: DateTime<Utc>,
+) -> StorageResult<Organization> {
     diesel::update(organizations::table.find(id))
         .set((
             organizations::name.eq(name),

@@ -100,18 +100,29 @@ pub fn first_of_org(conn: &mut DbConnection, org_id: &str) -> StorageResult<Opti
         .transpose()
 }
 
-pub fn list(conn: &mut DbConnection, org_id: &str, page: &PageRequest) -> StorageResult<Page<Property>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    page: &PageRequest,
+) -> StorageResult<Page<Property>> {
     let query = properties::table
         .filter(properties::org_id.eq(org_id.to_string()))
         .select(PropertyRow::as_select())
         .into_boxed();
     let rows: Vec<PropertyRow> = paginate!(query, properties::id, page).load(conn)?;
-    let items = rows.into_iter().map(Property::try_from).collect::<StorageResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(Property::try_from)
+        .collect::<StorageResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |p| p.id.clone()))
 }
 
 /// Writes `property` if its stored version is still `expected_version`.
-pub fn update(conn: &mut DbConnection, property: &Property, expected_version: i32) -> StorageResult<()> {
+pub fn update(
+    conn: &mut DbConnection,
+    property: &Property,
+    expected_version: i32,
+) -> StorageResult<()> {
     let row = to_row(property)?;
     let updated = diesel::update(
         properties::table

@@ -69,7 +69,10 @@ pub fn insert(conn: &mut DbConnection, t: &RefreshToken) -> StorageResult<()> {
     Ok(())
 }
 
-pub fn find_by_hash(conn: &mut DbConnection, token_hash: &str) -> StorageResult<Option<RefreshToken>> {
+pub fn find_by_hash(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> StorageResult<Option<RefreshToken>> {
     Ok(refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(TokenRow::as_select())
@@ -91,7 +94,12 @@ pub fn mark_used(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Stora
     Ok(updated == 1)
 }
 
-pub fn revoke_family(conn: &mut DbConnection, org_id: &str, family_id: &str, now: DateTime<Utc>) -> StorageResult<usize> {
+pub fn revoke_family(
+    conn: &mut DbConnection,
+    org_id: &str,
+    family_id: &str,
+    now: DateTime<Utc>,
+) -> StorageResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::org_id.eq(org_id))
@@ -103,7 +111,12 @@ pub fn revoke_family(conn: &mut DbConnection, org_id: &str, family_id: &str, now
 }
 
 /// Revokes every live token of a user (password reset, account disabled).
-pub fn revoke_user(conn: &mut DbConnection, org_id: &str, user_id: &str, now: DateTime<Utc>) -> StorageResult<usize> {
+pub fn revoke_user(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> StorageResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::org_id.eq(org_id))

@@ -99,13 +99,20 @@ pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> StorageResult<Us
         .try_into()
 }
 
-pub fn list(conn: &mut DbConnection, org_id: &str, page: &PageRequest) -> StorageResult<Page<User>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    page: &PageRequest,
+) -> StorageResult<Page<User>> {
     let query = users::table
         .filter(users::org_id.eq(org_id.to_string()))
         .select(UserRow::as_select())
         .into_boxed();
     let rows: Vec<UserRow> = paginate!(query, users::id, page).load(conn)?;
-    let items = rows.into_iter().map(User::try_from).collect::<StorageResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<StorageResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |u| u.id.clone()))
 }
 

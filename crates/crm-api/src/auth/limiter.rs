@@ -15,14 +15,22 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(window: Duration, per_account: usize, per_ip: usize) -> Self {
-        LoginLimiter { window, per_account, per_ip, failures: Mutex::new(HashMap::new()) }
+        LoginLimiter {
+            window,
+            per_account,
+            per_ip,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Seconds to wait when `account` or `ip` is over its limit.
     pub fn check(&self, account: &str, ip: &str, now: DateTime<Utc>) -> Option<u64> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait = None;
-        for (key, limit) in [(format!("acct:{account}"), self.per_account), (format!("ip:{ip}"), self.per_ip)] {
+        for (key, limit) in [
+            (format!("acct:{account}"), self.per_account),
+            (format!("ip:{ip}"), self.per_ip),
+        ] {
             if let Some(times) = map.get_mut(&key) {
                 while times.front().is_some_and(|t| *t + self.window <= now) {
                     times.pop_front();
@@ -69,8 +77,16 @@ mod tests {
         }
         let wait = l.check("a", "ip", t0 + Duration::minutes(1)).unwrap();
         assert_eq!(wait, 14 * 60);
-        assert_eq!(l.check("b", "ip", t0), None, "other accounts from the IP still try");
-        assert_eq!(l.check("a", "ip", t0 + Duration::minutes(15)), None, "window passed");
+        assert_eq!(
+            l.check("b", "ip", t0),
+            None,
+            "other accounts from the IP still try"
+        );
+        assert_eq!(
+            l.check("a", "ip", t0 + Duration::minutes(15)),
+            None,
+            "window passed"
+        );
     }
 
     #[test]

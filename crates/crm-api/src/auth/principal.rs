@@ -83,25 +83,33 @@ impl<R: RoleSet> std::ops::Deref for Auth<R> {
 
 /// Verifies the bearer token of `req` without touching the database.
 pub fn verify_bearer(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing_token", "Send `Authorization: Bearer <access_token>`."))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "missing_token",
+            "Send `Authorization: Bearer <access_token>`.",
+        )
+    })?;
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "The Authorization header must be `Bearer <access_token>`."))?;
-    state
-        .jwt
-        .verify(token)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                ApiError::unauthorized("token_expired", "The access token has expired; use your refresh token or log in again.")
-            }
-            _ => ApiError::unauthorized("invalid_token", "The access token is not valid."),
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
         })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "The Authorization header must be `Bearer <access_token>`.",
+            )
+        })?;
+    state.jwt.verify(token).map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized(
+            "token_expired",
+            "The access token has expired; use your refresh token or log in again.",
+        ),
+        _ => ApiError::unauthorized("invalid_token", "The access token is not valid."),
+    })
 }
 
 impl<R: RoleSet + 'static> FromRequest for Auth<R> {
@@ -130,30 +138,41 @@ impl<R: RoleSet + 'static> FromRequest for Auth<R> {
                 "client" => PrincipalKind::Client,
                 _ => PrincipalKind::User,
             };
-            let principal = Principal { kind, id: claims.sub, org_id: claims.org, role: claims.role };
+            let principal = Principal {
+                kind,
+                id: claims.sub,
+                org_id: claims.org,
+                role: claims.role,
+            };
             let check = principal.clone();
             let db = state.db.clone();
             let current: Result<(bool, Role), ApiError> = web::block(move || {
                 db.read(|conn| match check.kind {
-                    PrincipalKind::User => users::find(conn, &check.org_id, &check.id).map(|u| (u.disabled_at.is_none(), u.role)),
-                    PrincipalKind::Client => {
-                        api_clients::find(conn, &check.org_id, &check.id).map(|c| (c.disabled_at.is_none(), c.role))
-                    }
+                    PrincipalKind::User => users::find(conn, &check.org_id, &check.id)
+                        .map(|u| (u.disabled_at.is_none(), u.role)),
+                    PrincipalKind::Client => api_clients::find(conn, &check.org_id, &check.id)
+                        .map(|c| (c.disabled_at.is_none(), c.role)),
                 })
             })
             .await
             .map_err(ApiError::from)
             .and_then(|r| r.map_err(ApiError::from));
             match current {
-                Ok((true, role)) if role == principal.role => Ok(Auth { principal, _roles: PhantomData }),
+                Ok((true, role)) if role == principal.role => Ok(Auth {
+                    principal,
+                    _roles: PhantomData,
+                }),
                 Ok((true, _)) => Err(ApiError::unauthorized(
                     "token_stale",
                     "Your role changed since this token was issued; log in again.",
                 )),
-                Ok((false, _)) => Err(ApiError::unauthorized("account_disabled", "This account is disabled.")),
-                Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => {
-                    Err(ApiError::unauthorized("invalid_token", "The access token is not valid."))
-                }
+                Ok((false, _)) => Err(ApiError::unauthorized(
+                    "account_disabled",
+                    "This account is disabled.",
+                )),
+                Err(e) if e.status == actix_web::http::StatusCode::NOT_FOUND => Err(
+                    ApiError::unauthorized("invalid_token", "The access token is not valid."),
+                ),
                 Err(e) => Err(e),
             }
         })

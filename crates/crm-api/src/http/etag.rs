@@ -41,7 +41,12 @@ impl FromRequest for IfMatch {
             Some(v) => v
                 .to_str()
                 .map(|s| IfMatch(Some(s.to_string())))
-                .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be an ETag such as \"3\".")),
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_if_match",
+                        "If-Match must be an ETag such as \"3\".",
+                    )
+                }),
         })
     }
 }

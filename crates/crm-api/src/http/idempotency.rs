@@ -31,31 +31,70 @@ pub async fn idempotency(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = match req.headers().get(HEADER) {
         Some(v) if req.method() == Method::POST => v.to_str().ok().map(str::to_string),
-        _ => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        _ => {
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        }
     };
-    let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())) else {
-        let err = ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+    let Some(key) =
+        key.filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+    else {
+        let err = ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+        );
         return Ok(error_response(req, err));
     };
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     };
     // Without a valid token the route answers 401 itself; nothing to remember.
     let Ok(claims) = verify_bearer(req.request(), &state) else {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     };
     let body = match req.extract::<web::Bytes>().await {
         Ok(b) if b.len() <= MAX_BODY_BYTES => b,
         _ => return Ok(error_response(req, body_too_large())),
     };
     let fingerprint = sha256_hex(
-        [req.method().as_str().as_bytes(), b" ", req.uri().to_string().as_bytes(), b"\n", &body].concat().as_slice(),
+        [
+            req.method().as_str().as_bytes(),
+            b" ",
+            req.uri().to_string().as_bytes(),
+            b"\n",
+            &body,
+        ]
+        .concat()
+        .as_slice(),
     );
     let now = state.clock.now();
-    let (org, principal, k, fp) = (claims.org.clone(), claims.sub.clone(), key.clone(), fingerprint.clone());
+    let (org, principal, k, fp) = (
+        claims.org.clone(),
+        claims.sub.clone(),
+        key.clone(),
+        fingerprint.clone(),
+    );
     let db = state.db.clone();
     let claim = web::block(move || {
-        db.write(|conn| idempotency::claim(conn, &org, &principal, &k, &fp, now, now - Duration::hours(24)))
+        db.write(|conn| {
+            idempotency::claim(
+                conn,
+                &org,
+                &principal,
+                &k,
+                &fp,
+                now,
+                now - Duration::hours(24),
+            )
+        })
     })
     .await
     .map_err(ApiError::from)

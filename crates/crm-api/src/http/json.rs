@@ -18,7 +18,8 @@ fn is_json(req: &HttpRequest) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -36,7 +37,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 "invalid_value",
                 strip_position(&inner.to_string()),
             )]),
-            _ => ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {}", inner)),
+            _ => ApiError::bad_request(
+                "malformed_json",
+                format!("The body is not valid JSON: {}", inner),
+            ),
         }
     })
 }
@@ -117,7 +121,13 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}, "tags": ["x"]});
-        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}, "tags": ["y"], "n": 1}));
-        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "tags": ["y"], "n": 1}));
+        merge_patch(
+            &mut doc,
+            &json!({"a": "z", "c": {"f": null}, "tags": ["y"], "n": 1}),
+        );
+        assert_eq!(
+            doc,
+            json!({"a": "z", "c": {"d": "e"}, "tags": ["y"], "n": 1})
+        );
     }
 }

@@ -18,7 +18,10 @@ pub struct ListResponse<T> {
 impl<T> ListResponse<T> {
     pub fn from_page<S>(page: Page<S>, f: impl FnMut(S) -> T) -> Self {
         let next_cursor = page.next_after.as_deref().map(encode_cursor);
-        ListResponse { data: page.items.into_iter().map(f).collect(), next_cursor }
+        ListResponse {
+            data: page.items.into_iter().map(f).collect(),
+            next_cursor,
+        }
     }
 }
 
@@ -26,10 +29,17 @@ impl<T> ListResponse<T> {
 pub struct PageParams;
 
 impl PageParams {
-    pub fn request(limit: Option<i64>, cursor: Option<&str>, sort: Option<&str>) -> Result<PageRequest, ApiError> {
+    pub fn request(
+        limit: Option<i64>,
+        cursor: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<PageRequest, ApiError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_request("invalid_limit", format!("`limit` must be between 1 and {MAX_LIMIT}.")));
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("`limit` must be between 1 and {MAX_LIMIT}."),
+            ));
         }
         let order = match sort {
             None | Some("created_at") => SortOrder::OldestFirst,
@@ -42,7 +52,11 @@ impl PageParams {
             }
         };
         let after = cursor.map(decode_cursor).transpose()?;
-        Ok(PageRequest { limit, after, order })
+        Ok(PageRequest {
+            limit,
+            after,
+            order,
+        })
     }
 }
 
@@ -51,8 +65,11 @@ fn encode_cursor(id: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this API returned.");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let invalid =
+        || ApiError::bad_request("invalid_cursor", "The cursor is not one this API returned.");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let id = text.strip_prefix("v1:").ok_or_else(invalid)?;
     uuid::Uuid::parse_str(id).map_err(|_| invalid())?;

@@ -37,17 +37,28 @@ pub async fn request_log(
     let path: String = req.path().chars().take(200).collect();
     let mut res = next.call(req).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     let status = res.status();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {
         // The error's internal cause is logged here, with the request id the
         // client was given; the client saw only a generic problem.
-        let cause = res.response().error().map(|e| e.to_string()).unwrap_or_default();
-        log::error!("{method} {path} {} {millis:.1}ms request_id={id} error={cause}", status.as_u16());
+        let cause = res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        log::error!(
+            "{method} {path} {} {millis:.1}ms request_id={id} error={cause}",
+            status.as_u16()
+        );
     } else {
-        log::info!("{method} {path} {} {millis:.1}ms request_id={id}", status.as_u16());
+        log::info!(
+            "{method} {path} {} {millis:.1}ms request_id={id}",
+            status.as_u16()
+        );
     }
     Ok(res)
 }

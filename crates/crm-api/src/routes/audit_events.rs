@@ -71,11 +71,25 @@ pub struct AuditParams {
     responses((status = 200, description = "A page of audit events.", body = ListResponse<AuditEventDto>))
 )]
 #[get("/audit-events")]
-pub async fn list_audit_events(auth: Auth<roles::Admin>, state: web::Data<AppState>, q: web::Query<AuditParams>) -> ApiResult<HttpResponse> {
+pub async fn list_audit_events(
+    auth: Auth<roles::Admin>,
+    state: web::Data<AppState>,
+    q: web::Query<AuditParams>,
+) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let page = PageParams::request(q.limit, q.cursor.as_deref(), Some(q.sort.as_deref().unwrap_or("-created_at")))?;
-    let filter = AuditFilter { entity_id: q.entity_id, action: q.action, actor_id: q.actor_id };
+    let page = PageParams::request(
+        q.limit,
+        q.cursor.as_deref(),
+        Some(q.sort.as_deref().unwrap_or("-created_at")),
+    )?;
+    let filter = AuditFilter {
+        entity_id: q.entity_id,
+        action: q.action,
+        actor_id: q.actor_id,
+    };
     let org = auth.org_id.clone();
-    let result = state.read(move |conn| audit::list(conn, &org, &filter, &page)).await?;
+    let result = state
+        .read(move |conn| audit::list(conn, &org, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(result, AuditEventDto::from)))
 }

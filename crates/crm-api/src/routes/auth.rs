@@ -23,7 +23,10 @@ pub enum TokenRequest {
     /// Staff log-in with e-mail and password.
     Password { email: String, password: String },
     /// Integration clients (OTA channel managers, PMS).
-    ClientCredentials { client_id: String, client_secret: String },
+    ClientCredentials {
+        client_id: String,
+        client_secret: String,
+    },
     /// Exchange a refresh token for a new access token (and a new refresh
     /// token: each one works once).
     RefreshToken { refresh_token: String },
@@ -58,7 +61,14 @@ pub struct LogoutRequest {
     pub refresh_token: String,
 }
 
-fn access_token(state: &AppState, kind: PrincipalKind, id: &str, org: &str, role: Role, now: DateTime<Utc>) -> ApiResult<String> {
+fn access_token(
+    state: &AppState,
+    kind: PrincipalKind,
+    id: &str,
+    org: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
     let claims = Claims {
         sub: id.to_string(),
         org: org.to_string(),
@@ -72,7 +82,9 @@ fn access_token(state: &AppState, kind: PrincipalKind, id: &str, org: &str, role
 }
 
 fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn invalid_credentials() -> ApiError {
@@ -97,23 +109,38 @@ fn invalid_credentials() -> ApiError {
     )
 )]
 #[post("/auth/token")]
-pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<TokenRequest>) -> ApiResult<HttpResponse> {
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<TokenRequest>,
+) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let ip = client_ip(&req);
     match body.0 {
-        TokenRequest::Password { email, password: given } => {
+        TokenRequest::Password {
+            email,
+            password: given,
+        } => {
             let email = email.trim().to_lowercase();
             if let Some(wait) = state.login_limiter.check(&email, &ip, now) {
                 return Err(ApiError::rate_limited(wait));
             }
             let lookup = email.clone();
-            let user = state.read(move |conn| users::find_by_email(conn, &lookup)).await?;
-            let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
+            let user = state
+                .read(move |conn| users::find_by_email(conn, &lookup))
+                .await?;
+            let hash = user
+                .as_ref()
+                .map(|u| u.password_hash.clone())
+                .unwrap_or_else(|| password::dummy_hash().to_string());
             let ok = web::block(move || password::verify(&given, &hash)).await?;
             let user = match user {
                 Some(u) if ok && u.disabled_at.is_none() => u,
                 Some(u) if ok && u.disabled_at.is_some() => {
-                    return Err(ApiError::unauthorized("account_disabled", "This account is disabled."))
+                    return Err(ApiError::unauthorized(
+                        "account_disabled",
+                        "This account is disabled.",
+                    ))
                 }
                 _ => {
                     state.login_limiter.record_failure(&email, &ip, now);
@@ -121,7 +148,14 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
                 }
             };
             state.login_limiter.record_success(&email);
-            let access = access_token(&state, PrincipalKind::User, &user.id, &user.org_id, user.role, now)?;
+            let access = access_token(
+                &state,
+                PrincipalKind::User,
+                &user.id,
+                &user.org_id,
+                user.role,
+                now,
+            )?;
             let refresh = random_token(32);
             let row = RefreshToken {
                 id: crm_domain::id::new_id().to_string(),
@@ -134,7 +168,9 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
                 revoked_at: None,
                 created_at: now,
             };
-            state.write(move |conn| Ok(refresh_tokens::insert(conn, &row)?)).await?;
+            state
+                .write(move |conn| Ok(refresh_tokens::insert(conn, &row)?))
+                .await?;
             Ok(HttpResponse::Ok().json(TokenResponse {
                 access_token: access,
                 token_type: "Bearer",
@@ -144,27 +180,48 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
                 password_change_required: user.must_change_password,
             }))
         }
-        TokenRequest::ClientCredentials { client_id, client_secret } => {
+        TokenRequest::ClientCredentials {
+            client_id,
+            client_secret,
+        } => {
             let client_id = client_id.trim().to_string();
             if let Some(wait) = state.login_limiter.check(&client_id, &ip, now) {
                 return Err(ApiError::rate_limited(wait));
             }
             let lookup = client_id.clone();
-            let client = state.read(move |conn| api_clients::find_by_client_id(conn, &lookup)).await?;
-            let hash = client.as_ref().map(|c| c.secret_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
+            let client = state
+                .read(move |conn| api_clients::find_by_client_id(conn, &lookup))
+                .await?;
+            let hash = client
+                .as_ref()
+                .map(|c| c.secret_hash.clone())
+                .unwrap_or_else(|| password::dummy_hash().to_string());
             let ok = web::block(move || password::verify(&client_secret, &hash)).await?;
             let client = match client {
                 Some(c) if ok && c.disabled_at.is_none() => c,
                 Some(c) if ok && c.disabled_at.is_some() => {
-                    return Err(ApiError::unauthorized("account_disabled", "This client is disabled."))
+                    return Err(ApiError::unauthorized(
+                        "account_disabled",
+                        "This client is disabled.",
+                    ))
                 }
                 _ => {
                     state.login_limiter.record_failure(&client_id, &ip, now);
-                    return Err(ApiError::unauthorized("invalid_credentials", "The client id or secret is wrong."));
+                    return Err(ApiError::unauthorized(
+                        "invalid_credentials",
+                        "The client id or secret is wrong.",
+                    ));
                 }
             };
             state.login_limiter.record_success(&client_id);
-            let access = access_token(&state, PrincipalKind::Client, &client.id, &client.org_id, client.role, now)?;
+            let access = access_token(
+                &state,
+                PrincipalKind::Client,
+                &client.id,
+                &client.org_id,
+                client.role,
+                now,
+            )?;
             Ok(HttpResponse::Ok().json(TokenResponse {
                 access_token: access,
                 token_type: "Bearer",
@@ -179,7 +236,12 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
             let ttl_days = state.settings.refresh_token_ttl_days;
             let issued = state
                 .write(move |conn| {
-                    let invalid = || ApiError::unauthorized("invalid_grant", "The refresh token is unknown, expired or revoked.");
+                    let invalid = || {
+                        ApiError::unauthorized(
+                            "invalid_grant",
+                            "The refresh token is unknown, expired or revoked.",
+                        )
+                    };
                     let Some(old) = refresh_tokens::find_by_hash(conn, &hash)? else {
                         return Err(invalid());
                     };
@@ -194,7 +256,10 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
                     }
                     let user = users::find(conn, &old.org_id, &old.user_id)?;
                     if user.disabled_at.is_some() {
-                        return Err(ApiError::unauthorized("account_disabled", "This account is disabled."));
+                        return Err(ApiError::unauthorized(
+                            "account_disabled",
+                            "This account is disabled.",
+                        ));
                     }
                     let fresh = random_token(32);
                     refresh_tokens::insert(
@@ -217,7 +282,14 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
             // The family revocation above must commit, so the replay error
             // is returned only after the transaction.
             let (user, fresh) = issued?;
-            let access = access_token(&state, PrincipalKind::User, &user.id, &user.org_id, user.role, now)?;
+            let access = access_token(
+                &state,
+                PrincipalKind::User,
+                &user.id,
+                &user.org_id,
+                user.role,
+                now,
+            )?;
             Ok(HttpResponse::Ok().json(TokenResponse {
                 access_token: access,
                 token_type: "Bearer",
@@ -239,7 +311,11 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: ApiJson<T
     responses((status = 204, description = "The refresh token no longer works."))
 )]
 #[post("/auth/logout")]
-pub async fn logout(auth: Auth<roles::Staff>, state: web::Data<AppState>, body: ApiJson<LogoutRequest>) -> ApiResult<HttpResponse> {
+pub async fn logout(
+    auth: Auth<roles::Staff>,
+    state: web::Data<AppState>,
+    body: ApiJson<LogoutRequest>,
+) -> ApiResult<HttpResponse> {
     let hash = sha256_hex(body.0.refresh_token.trim().as_bytes());
     let now = state.clock.now();
     let principal = auth.principal.clone();
@@ -294,7 +370,10 @@ pub async fn me(auth: Auth<roles::Any>, state: web::Data<AppState>) -> ApiResult
     let response = state
         .read(move |conn| {
             let org = organizations::find(conn, &p.org_id)?;
-            let organization = OrganizationRef { id: org.id, name: org.name };
+            let organization = OrganizationRef {
+                id: org.id,
+                name: org.name,
+            };
             Ok::<_, ApiError>(match p.kind {
                 PrincipalKind::User => {
                     let u = users::find(conn, &p.org_id, &p.id)?;
@@ -349,16 +428,31 @@ pub async fn change_password(
     state: web::Data<AppState>,
     body: ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
-    let ChangePasswordRequest { current_password, new_password } = body.0;
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.0;
     let p = auth.principal.clone();
-    let user = state.read(move |conn| users::find(conn, &p.org_id, &p.id)).await?;
+    let user = state
+        .read(move |conn| users::find(conn, &p.org_id, &p.id))
+        .await?;
     if let Err(why) = password::check_policy(&new_password, &user.email) {
         return Err(ApiError::field("new_password", "weak_password", why));
     }
     let stored = user.password_hash.clone();
-    let (ok, new_hash) = web::block(move || (password::verify(&current_password, &stored), password::hash(&new_password))).await?;
+    let (ok, new_hash) = web::block(move || {
+        (
+            password::verify(&current_password, &stored),
+            password::hash(&new_password),
+        )
+    })
+    .await?;
     if !ok {
-        return Err(ApiError::field("current_password", "wrong_password", "The current password is wrong."));
+        return Err(ApiError::field(
+            "current_password",
+            "wrong_password",
+            "The current password is wrong.",
+        ));
     }
     let new_hash = new_hash.map_err(ApiError::internal)?;
     let now = state.clock.now();
@@ -375,7 +469,14 @@ pub async fn change_password(
             };
             users::update(conn, &updated, expected)?;
             refresh_tokens::revoke_user(conn, &updated.org_id, &updated.id, now)?;
-            actor.record(conn, now, "user.password_changed", "user", &updated.id, &["password"])
+            actor.record(
+                conn,
+                now,
+                "user.password_changed",
+                "user",
+                &updated.id,
+                &["password"],
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -91,7 +91,9 @@ pub async fn create_client(
     let name = required_text(&body.0.name, 100).map_err(|e| ApiError::from(e.at("name")))?;
     let secret = random_token(32);
     let to_hash = secret.clone();
-    let hash = web::block(move || password::hash(&to_hash)).await?.map_err(ApiError::internal)?;
+    let hash = web::block(move || password::hash(&to_hash))
+        .await?
+        .map_err(ApiError::internal)?;
     let now = state.clock.now();
     let client = ApiClient {
         id: crm_domain::id::new_id().to_string(),
@@ -126,10 +128,16 @@ pub async fn create_client(
     responses((status = 200, description = "A page of clients.", body = ListResponse<ClientDto>))
 )]
 #[get("/clients")]
-pub async fn list_clients(auth: Auth<roles::Admin>, state: web::Data<AppState>, q: web::Query<ListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_clients(
+    auth: Auth<roles::Admin>,
+    state: web::Data<AppState>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
-    let result = state.read(move |conn| api_clients::list(conn, &org, &page)).await?;
+    let result = state
+        .read(move |conn| api_clients::list(conn, &org, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(result, ClientDto::from)))
 }
 
@@ -142,7 +150,11 @@ pub async fn list_clients(auth: Auth<roles::Admin>, state: web::Data<AppState>, 
     responses((status = 200, description = "The client.", body = ClientDto))
 )]
 #[get("/clients/{client_id}")]
-pub async fn get_client(auth: Auth<roles::Admin>, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_client(
+    auth: Auth<roles::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "client_not_found", "client")?;
     let org = auth.org_id.clone();
     let client = state
@@ -174,7 +186,11 @@ async fn change_client(
     let new_hash = match &secret {
         Some(s) => {
             let s = s.clone();
-            Some(web::block(move || password::hash(&s)).await?.map_err(ApiError::internal)?)
+            Some(
+                web::block(move || password::hash(&s))
+                    .await?
+                    .map_err(ApiError::internal)?,
+            )
         }
         None => None,
     };
@@ -182,7 +198,8 @@ async fn change_client(
     let org = auth.org_id.clone();
     let client = state
         .write(move |conn| {
-            let current = api_clients::find(conn, &org, &id).map_err(|e| or_not_found("client_not_found", "client")(e.into()))?;
+            let current = api_clients::find(conn, &org, &id)
+                .map_err(|e| or_not_found("client_not_found", "client")(e.into()))?;
             let mut next = current.clone();
             let action = match change {
                 ClientChange::Disable => {
@@ -201,7 +218,18 @@ async fn change_client(
             next.version += 1;
             next.updated_at = now;
             api_clients::update(conn, &next, current.version)?;
-            actor.record(conn, now, action, "client", &next.id, &[if action == "client.secret_rotated" { "secret" } else { "disabled_at" }])?;
+            actor.record(
+                conn,
+                now,
+                action,
+                "client",
+                &next.id,
+                &[if action == "client.secret_rotated" {
+                    "secret"
+                } else {
+                    "disabled_at"
+                }],
+            )?;
             Ok(next)
         })
         .await?;
@@ -219,7 +247,12 @@ async fn change_client(
     responses((status = 200, description = "Disabled.", body = ClientDto))
 )]
 #[post("/clients/{client_id}/disable")]
-pub async fn disable_client(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn disable_client(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change_client(auth, request_id, state, &path, ClientChange::Disable).await
 }
 
@@ -232,7 +265,12 @@ pub async fn disable_client(auth: Auth<roles::Admin>, request_id: RequestId, sta
     responses((status = 200, description = "Enabled.", body = ClientDto))
 )]
 #[post("/clients/{client_id}/enable")]
-pub async fn enable_client(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn enable_client(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change_client(auth, request_id, state, &path, ClientChange::Enable).await
 }
 
@@ -246,6 +284,18 @@ pub async fn enable_client(auth: Auth<roles::Admin>, request_id: RequestId, stat
     responses((status = 200, description = "Rotated; `client_secret` is shown only now.", body = ClientDto))
 )]
 #[post("/clients/{client_id}/rotate-secret")]
-pub async fn rotate_client_secret(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    change_client(auth, request_id, state, &path, ClientChange::RotateSecret(random_token(32))).await
+pub async fn rotate_client_secret(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    change_client(
+        auth,
+        request_id,
+        state,
+        &path,
+        ClientChange::RotateSecret(random_token(32)),
+    )
+    .await
 }

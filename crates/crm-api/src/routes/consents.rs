@@ -102,11 +102,21 @@ pub async fn record_consent(
             let guest = load_guest(conn, &stored.org_id, &stored.guest_id)?;
             refuse_erased(&guest)?;
             consents::insert(conn, &stored)?;
-            actor.record(conn, now, "consent.recorded", "guest", &stored.guest_id, &["consents"])
+            actor.record(
+                conn,
+                now,
+                "consent.recorded",
+                "guest",
+                &stored.guest_id,
+                &["consents"],
+            )
         })
         .await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/guests/{guest_id}/consents")))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/guests/{guest_id}/consents"),
+        ))
         .json(ConsentDto::from(record)))
 }
 
@@ -119,7 +129,11 @@ pub async fn record_consent(
     responses((status = 200, description = "Current consents (no paging: at most one per purpose and channel).", body = ListResponse<ConsentDto>))
 )]
 #[get("/guests/{guest_id}/consents")]
-pub async fn list_consents(auth: Auth<roles::Any>, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list_consents(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let org = auth.org_id.clone();
     let current = state
@@ -128,7 +142,10 @@ pub async fn list_consents(auth: Auth<roles::Any>, state: web::Data<AppState>, p
             Ok::<_, ApiError>(consents::current(conn, &org, &guest_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse { data: current.into_iter().map(ConsentDto::from).collect(), next_cursor: None }))
+    Ok(HttpResponse::Ok().json(ListResponse {
+        data: current.into_iter().map(ConsentDto::from).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Every consent change of the guest, oldest first by default.

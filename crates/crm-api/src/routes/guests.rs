@@ -3,12 +3,16 @@
 use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
+use crate::http::{
+    etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, RequestId,
+};
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{delete, get, http::header, http::StatusCode, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_domain::guest::{Address, BlacklistCategory, EmailEntry, Gender, GuestDraft, PhoneEntry, Preferences};
+use crm_domain::guest::{
+    Address, BlacklistCategory, EmailEntry, Gender, GuestDraft, PhoneEntry, Preferences,
+};
 use crm_domain::identity::{DocumentNumber, DocumentType};
 use crm_domain::search::query_prefix;
 use crm_domain::values::{required_text, CountryCode};
@@ -88,15 +92,34 @@ impl From<Guest> for GuestDto {
             birthday: p.birthday,
             nationality: p.nationality.map(|c| c.as_str().to_string()),
             language: p.language.map(|l| l.as_str().to_string()),
-            phones: p.phones.into_iter().map(|(n, kind)| PhoneEntry { number: n.as_str().to_string(), kind }).collect(),
-            emails: p.emails.into_iter().map(|(a, kind)| EmailEntry { address: a.as_str().to_string(), kind }).collect(),
+            phones: p
+                .phones
+                .into_iter()
+                .map(|(n, kind)| PhoneEntry {
+                    number: n.as_str().to_string(),
+                    kind,
+                })
+                .collect(),
+            emails: p
+                .emails
+                .into_iter()
+                .map(|(a, kind)| EmailEntry {
+                    address: a.as_str().to_string(),
+                    kind,
+                })
+                .collect(),
             company: p.company,
             address: p.address,
             notes: p.notes,
             preferences: p.preferences,
             tags: p.tags,
             resident: p.resident,
-            blacklist: g.blacklist.map(|b| BlacklistDto { category: b.category, reason: b.reason, blacklisted_by: b.by, blacklisted_at: b.at }),
+            blacklist: g.blacklist.map(|b| BlacklistDto {
+                category: b.category,
+                reason: b.reason,
+                blacklisted_by: b.by,
+                blacklisted_at: b.at,
+            }),
             erased_at: g.erased_at,
             version: g.version,
             created_by: g.created_by,
@@ -117,27 +140,43 @@ pub fn guest_response(status: StatusCode, g: Guest) -> HttpResponse {
 }
 
 /// Loads a guest of the caller's organisation or fails with `guest_not_found`.
-pub fn load_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> Result<Guest, ApiError> {
-    guests::find(conn, org_id, guest_id).map_err(|e| or_not_found("guest_not_found", "guest")(e.into()))
+pub fn load_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> Result<Guest, ApiError> {
+    guests::find(conn, org_id, guest_id)
+        .map_err(|e| or_not_found("guest_not_found", "guest")(e.into()))
 }
 
 pub fn refuse_erased(g: &Guest) -> Result<(), ApiError> {
     if g.erased_at.is_some() {
-        return Err(ApiError::conflict("guest_erased", "This guest's personal data was erased; the profile cannot change."));
+        return Err(ApiError::conflict(
+            "guest_erased",
+            "This guest's personal data was erased; the profile cannot change.",
+        ));
     }
     Ok(())
 }
 
 /// The country phone numbers without a prefix are read in: the named
 /// property's, else the organisation's default.
-fn default_region(conn: &mut DbConnection, org_id: &str, property_id: Option<&str>) -> Result<Option<CountryCode>, ApiError> {
+fn default_region(
+    conn: &mut DbConnection,
+    org_id: &str,
+    property_id: Option<&str>,
+) -> Result<Option<CountryCode>, ApiError> {
     let country = match property_id {
         Some(raw) => {
             let id = uuid::Uuid::parse_str(raw)
-                .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
+                .map_err(|_| {
+                    ApiError::field("property_id", "unknown_property", "no such property")
+                })?
                 .to_string();
             properties::find(conn, org_id, &id)
-                .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
+                .map_err(|_| {
+                    ApiError::field("property_id", "unknown_property", "no such property")
+                })?
                 .country
         }
         None => organizations::find(conn, org_id)?.default_country,
@@ -200,7 +239,11 @@ pub async fn create_guest(
     responses((status = 200, description = "The guest.", body = GuestDto))
 )]
 #[get("/guests/{guest_id}")]
-pub async fn get_guest(auth: Auth<roles::Any>, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_guest(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "guest_not_found", "guest")?;
     let org = auth.org_id.clone();
     let guest = state
@@ -239,7 +282,10 @@ pub async fn update_guest(
     let id = path_id(&path, "guest_not_found", "guest")?;
     let patch = body.0;
     if !patch.is_object() {
-        return Err(ApiError::bad_request("invalid_patch", "A merge patch is a JSON object."));
+        return Err(ApiError::bad_request(
+            "invalid_patch",
+            "A merge patch is a JSON object.",
+        ));
     }
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
@@ -249,7 +295,8 @@ pub async fn update_guest(
             let current = load_guest(conn, &org, &id)?;
             let expected = if_match.check(current.version)?;
             refuse_erased(&current)?;
-            let mut doc = serde_json::to_value(current.profile.to_draft()).map_err(ApiError::internal)?;
+            let mut doc =
+                serde_json::to_value(current.profile.to_draft()).map_err(ApiError::internal)?;
             merge_patch(&mut doc, &patch);
             let draft: GuestDraft = parse_json(doc.to_string().as_bytes())?;
             let region = default_region(conn, &org, draft.property_id.as_deref())?;
@@ -258,7 +305,12 @@ pub async fn update_guest(
             if changed.is_empty() {
                 return Ok(current);
             }
-            let next = Guest { profile, version: current.version + 1, updated_at: now, ..current };
+            let next = Guest {
+                profile,
+                version: current.version + 1,
+                updated_at: now,
+                ..current
+            };
             guests::update(conn, &next, expected)?;
             actor.record(conn, now, "guest.updated", "guest", &next.id, &changed)?;
             Ok(next)
@@ -303,17 +355,30 @@ pub struct GuestListParams {
     responses((status = 200, description = "A page of guests.", body = ListResponse<GuestDto>))
 )]
 #[get("/guests")]
-pub async fn list_guests(auth: Auth<roles::Any>, state: web::Data<AppState>, q: web::Query<GuestListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_guests(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    q: web::Query<GuestListParams>,
+) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let mut errors = crm_domain::Errors::new();
-    let nationality = q.nationality.and_then(|n| errors.check("nationality", CountryCode::parse(&n)));
-    let tag = q.tag.and_then(|t| errors.check("tag", crm_domain::guest::normalise_tag(&t)));
+    let nationality = q
+        .nationality
+        .and_then(|n| errors.check("nationality", CountryCode::parse(&n)));
+    let tag = q
+        .tag
+        .and_then(|t| errors.check("tag", crm_domain::guest::normalise_tag(&t)));
     // A document number is hashed like a stored one: any type's rules for
     // normalising apply, so use the most permissive.
     let document_hash = q
         .document_number
-        .and_then(|n| errors.check("document_number", DocumentNumber::parse(&n, DocumentType::Other, None)))
+        .and_then(|n| {
+            errors.check(
+                "document_number",
+                DocumentNumber::parse(&n, DocumentType::Other, None),
+            )
+        })
         .map(|n| state.cipher.blind_index(n.as_str()));
     errors.finish()?;
     if let Some(q) = &q.q {
@@ -324,7 +389,13 @@ pub async fn list_guests(auth: Auth<roles::Any>, state: web::Data<AppState>, q: 
     let search_prefix = match q.q.as_deref() {
         Some(text) => match query_prefix(text) {
             Some(p) => Some(p),
-            None => return Err(ApiError::field("q", "empty_query", "nothing searchable in `q`")),
+            None => {
+                return Err(ApiError::field(
+                    "q",
+                    "empty_query",
+                    "nothing searchable in `q`",
+                ))
+            }
         },
         None => None,
     };
@@ -339,7 +410,9 @@ pub async fn list_guests(auth: Auth<roles::Any>, state: web::Data<AppState>, q: 
         document_hash,
     };
     let org = auth.org_id.clone();
-    let result = state.read(move |conn| guests::list(conn, &org, &filter, &page)).await?;
+    let result = state
+        .read(move |conn| guests::list(conn, &org, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(result, GuestDto::from)))
 }
 
@@ -380,13 +453,25 @@ pub async fn blacklist_guest(
             let current = load_guest(conn, &org, &id)?;
             refuse_erased(&current)?;
             let next = Guest {
-                blacklist: Some(Blacklisting { category, reason, by: actor.principal.id.clone(), at: now }),
+                blacklist: Some(Blacklisting {
+                    category,
+                    reason,
+                    by: actor.principal.id.clone(),
+                    at: now,
+                }),
                 version: current.version + 1,
                 updated_at: now,
                 ..current.clone()
             };
             guests::update(conn, &next, current.version)?;
-            actor.record(conn, now, "guest.blacklisted", "guest", &next.id, &["blacklist"])?;
+            actor.record(
+                conn,
+                now,
+                "guest.blacklisted",
+                "guest",
+                &next.id,
+                &["blacklist"],
+            )?;
             Ok(next)
         })
         .await?;
@@ -402,7 +487,12 @@ pub async fn blacklist_guest(
     responses((status = 200, description = "No longer blacklisted.", body = GuestDto))
 )]
 #[delete("/guests/{guest_id}/blacklist")]
-pub async fn unblacklist_guest(auth: Auth<roles::Managers>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn unblacklist_guest(
+    auth: Auth<roles::Managers>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "guest_not_found", "guest")?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
@@ -413,9 +503,21 @@ pub async fn unblacklist_guest(auth: Auth<roles::Managers>, request_id: RequestI
             if current.blacklist.is_none() {
                 return Ok(current);
             }
-            let next = Guest { blacklist: None, version: current.version + 1, updated_at: now, ..current.clone() };
+            let next = Guest {
+                blacklist: None,
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
             guests::update(conn, &next, current.version)?;
-            actor.record(conn, now, "guest.unblacklisted", "guest", &next.id, &["blacklist"])?;
+            actor.record(
+                conn,
+                now,
+                "guest.unblacklisted",
+                "guest",
+                &next.id,
+                &["blacklist"],
+            )?;
             Ok(next)
         })
         .await?;

@@ -23,7 +23,10 @@ pub struct HealthStatus {
 )]
 #[get("/health")]
 pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(HealthStatus { status: "ok", database: None })
+    HttpResponse::Ok().json(HealthStatus {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// Readiness: the database answers.
@@ -43,5 +46,8 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     web::block(move || db.ping())
         .await?
         .map_err(ApiError::unavailable)?;
-    Ok(HttpResponse::Ok().json(HealthStatus { status: "ok", database: Some(backend) }))
+    Ok(HttpResponse::Ok().json(HealthStatus {
+        status: "ok",
+        database: Some(backend),
+    }))
 }

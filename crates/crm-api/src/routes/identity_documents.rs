@@ -94,8 +94,13 @@ pub async fn create_identity_document(
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let w = body.0;
     let mut errors = Errors::new();
-    let country = w.issuing_country.and_then(|c| errors.check("issuing_country", CountryCode::parse(&c)));
-    let number = errors.check("number", DocumentNumber::parse(&w.number, w.doc_type, country.map(|c| c.as_str())));
+    let country = w
+        .issuing_country
+        .and_then(|c| errors.check("issuing_country", CountryCode::parse(&c)));
+    let number = errors.check(
+        "number",
+        DocumentNumber::parse(&w.number, w.doc_type, country.map(|c| c.as_str())),
+    );
     errors.finish()?;
     let Some(number) = number else {
         return Err(ApiError::internal("validated number missing"));
@@ -120,15 +125,34 @@ pub async fn create_identity_document(
         .write(move |conn| {
             let guest = load_guest(conn, &stored.org_id, &stored.guest_id)?;
             refuse_erased(&guest)?;
-            if identity_documents::exists_for_guest(conn, &stored.org_id, &stored.guest_id, stored.doc_type, &stored.number_hash)? {
-                return Err(ApiError::conflict("identity_document_exists", "The guest already has this document."));
+            if identity_documents::exists_for_guest(
+                conn,
+                &stored.org_id,
+                &stored.guest_id,
+                stored.doc_type,
+                &stored.number_hash,
+            )? {
+                return Err(ApiError::conflict(
+                    "identity_document_exists",
+                    "The guest already has this document.",
+                ));
             }
             identity_documents::insert(conn, &stored)?;
-            actor.record(conn, now, "identity_document.created", "identity_document", &stored.id, &["type", "number", "issuing_country", "expires_on"])
+            actor.record(
+                conn,
+                now,
+                "identity_document.created",
+                "identity_document",
+                &stored.id,
+                &["type", "number", "issuing_country", "expires_on"],
+            )
         })
         .await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/guests/{guest_id}/identity-documents/{}", doc.id)))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/guests/{guest_id}/identity-documents/{}", doc.id),
+        ))
         .json(masked_dto(doc)))
 }
 
@@ -141,7 +165,11 @@ pub async fn create_identity_document(
     responses((status = 200, description = "The documents, numbers masked.", body = ListResponse<IdentityDocumentDto>))
 )]
 #[get("/guests/{guest_id}/identity-documents")]
-pub async fn list_identity_documents(auth: Auth<roles::Any>, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list_identity_documents(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let org = auth.org_id.clone();
     let docs = state
@@ -150,7 +178,10 @@ pub async fn list_identity_documents(auth: Auth<roles::Any>, state: web::Data<Ap
             Ok::<_, ApiError>(identity_documents::list_for_guest(conn, &org, &guest_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse { data: docs.into_iter().map(masked_dto).collect(), next_cursor: None }))
+    Ok(HttpResponse::Ok().json(ListResponse {
+        data: docs.into_iter().map(masked_dto).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Read one identity document with its full number. Audited.
@@ -176,17 +207,30 @@ pub async fn get_identity_document(
     let org = auth.org_id.clone();
     let doc = state
         .write(move |conn| {
-            let doc = identity_documents::find(conn, &org, &guest_id, &doc_id)
-                .map_err(|e| or_not_found("identity_document_not_found", "identity document")(e.into()))?;
+            let doc = identity_documents::find(conn, &org, &guest_id, &doc_id).map_err(|e| {
+                or_not_found("identity_document_not_found", "identity document")(e.into())
+            })?;
             // The read is recorded in the same transaction that returns it.
-            actor.record(conn, now, "identity_document.read", "identity_document", &doc.id, &[])?;
+            actor.record(
+                conn,
+                now,
+                "identity_document.read",
+                "identity_document",
+                &doc.id,
+                &[],
+            )?;
             Ok(doc)
         })
         .await?;
-    let number = state.cipher.decrypt(&doc.number_encrypted).map_err(ApiError::internal)?;
+    let number = state
+        .cipher
+        .decrypt(&doc.number_encrypted)
+        .map_err(ApiError::internal)?;
     let mut dto = masked_dto(doc);
     dto.number = Some(number);
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(dto))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(dto))
 }
 
 /// Delete an identity document.
@@ -213,9 +257,19 @@ pub async fn delete_identity_document(
     state
         .write(move |conn| {
             if !identity_documents::delete(conn, &org, &guest_id, &doc_id)? {
-                return Err(ApiError::not_found("identity_document_not_found", "identity document"));
+                return Err(ApiError::not_found(
+                    "identity_document_not_found",
+                    "identity document",
+                ));
             }
-            actor.record(conn, now, "identity_document.deleted", "identity_document", &doc_id, &[])
+            actor.record(
+                conn,
+                now,
+                "identity_document.deleted",
+                "identity_document",
+                &doc_id,
+                &[],
+            )
         })
         .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())

@@ -1,10 +1,10 @@
 pub mod audit_events;
 pub mod auth;
 pub mod clients;
+pub mod consents;
 pub mod guests;
 pub mod health;
 pub mod identity_documents;
-pub mod consents;
 pub mod organization;
 pub mod privacy;
 pub mod properties;

@@ -29,7 +29,13 @@ pub struct OrganizationDto {
 
 impl From<Organization> for OrganizationDto {
     fn from(o: Organization) -> Self {
-        OrganizationDto { id: o.id, name: o.name, default_country: o.default_country, created_at: o.created_at, updated_at: o.updated_at }
+        OrganizationDto {
+            id: o.id,
+            name: o.name,
+            default_country: o.default_country,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
     }
 }
 
@@ -41,9 +47,14 @@ impl From<Organization> for OrganizationDto {
     responses((status = 200, description = "The organisation.", body = OrganizationDto))
 )]
 #[get("/organization")]
-pub async fn get_organization(auth: Auth<roles::Any>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn get_organization(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let org = auth.org_id.clone();
-    let o = state.read(move |conn| organizations::find(conn, &org)).await?;
+    let o = state
+        .read(move |conn| organizations::find(conn, &org))
+        .await?;
     Ok(HttpResponse::Ok().json(OrganizationDto::from(o)))
 }
 
@@ -72,10 +83,14 @@ pub async fn update_organization(
     state: web::Data<AppState>,
     body: ApiJson<UpdateOrganizationRequest>,
 ) -> ApiResult<HttpResponse> {
-    let UpdateOrganizationRequest { name, default_country } = body.0;
+    let UpdateOrganizationRequest {
+        name,
+        default_country,
+    } = body.0;
     let mut errors = Errors::new();
     let name = name.and_then(|n| errors.check("name", parse_organisation_name(&n)));
-    let country = default_country.and_then(|c| errors.check("default_country", CountryCode::parse(&c)));
+    let country =
+        default_country.and_then(|c| errors.check("default_country", CountryCode::parse(&c)));
     errors.finish()?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
@@ -84,9 +99,18 @@ pub async fn update_organization(
         .write(move |conn| {
             let current = organizations::find(conn, &org)?;
             let new_name = name.unwrap_or(current.name.clone());
-            let new_country = country.map(|c| c.as_str().to_string()).unwrap_or(current.default_country.clone());
+            let new_country = country
+                .map(|c| c.as_str().to_string())
+                .unwrap_or(current.default_country.clone());
             let updated = organizations::rename(conn, &org, &new_name, &new_country, now)?;
-            actor.record(conn, now, "organization.updated", "organization", &org, &["name", "default_country"])?;
+            actor.record(
+                conn,
+                now,
+                "organization.updated",
+                "organization",
+                &org,
+                &["name", "default_country"],
+            )?;
             Ok(updated)
         })
         .await?;

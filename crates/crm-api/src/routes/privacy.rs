@@ -44,7 +44,12 @@ pub struct GuestExport {
     responses((status = 200, description = "The guest's data.", body = GuestExport))
 )]
 #[get("/guests/{guest_id}/export")]
-pub async fn export_guest(auth: Auth<roles::Managers>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn export_guest(
+    auth: Auth<roles::Managers>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
@@ -53,13 +58,24 @@ pub async fn export_guest(auth: Auth<roles::Managers>, request_id: RequestId, st
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
-            let consent_records: Vec<ConsentRecord> = consents::all_for_guest(conn, &org, &guest_id)?;
+            let consent_records: Vec<ConsentRecord> =
+                consents::all_for_guest(conn, &org, &guest_id)?;
             let mut events = Vec::new();
-            let mut page = Some(PageRequest { limit: 200, after: None, order: SortOrder::OldestFirst });
-            let filter = AuditFilter { entity_id: Some(guest_id.clone()), ..AuditFilter::default() };
+            let mut page = Some(PageRequest {
+                limit: 200,
+                after: None,
+                order: SortOrder::OldestFirst,
+            });
+            let filter = AuditFilter {
+                entity_id: Some(guest_id.clone()),
+                ..AuditFilter::default()
+            };
             while let Some(p) = page {
                 let got = audit::list(conn, &org, &filter, &p)?;
-                page = got.next_after.clone().map(|after| PageRequest { after: Some(after), ..p.clone() });
+                page = got.next_after.clone().map(|after| PageRequest {
+                    after: Some(after),
+                    ..p.clone()
+                });
                 events.extend(got.items);
             }
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
@@ -68,7 +84,10 @@ pub async fn export_guest(auth: Auth<roles::Managers>, request_id: RequestId, st
         .await?;
     let mut identity = Vec::new();
     for d in docs {
-        let number = state.cipher.decrypt(&d.number_encrypted).map_err(ApiError::internal)?;
+        let number = state
+            .cipher
+            .decrypt(&d.number_encrypted)
+            .map_err(ApiError::internal)?;
         let mut dto = masked_dto(d);
         dto.number = Some(number);
         identity.push(dto);
@@ -82,7 +101,10 @@ pub async fn export_guest(auth: Auth<roles::Managers>, request_id: RequestId, st
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"guest-export.json\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"guest-export.json\"",
+        ))
         .json(export))
 }
 
@@ -103,7 +125,12 @@ pub async fn export_guest(auth: Auth<roles::Managers>, request_id: RequestId, st
     )
 )]
 #[post("/guests/{guest_id}/erase")]
-pub async fn erase_guest(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn erase_guest(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
@@ -112,7 +139,10 @@ pub async fn erase_guest(auth: Auth<roles::Admin>, request_id: RequestId, state:
         .write(move |conn| {
             let current = load_guest(conn, &org, &guest_id)?;
             if current.erased_at.is_some() {
-                return Err(ApiError::conflict("guest_already_erased", "This guest was already erased."));
+                return Err(ApiError::conflict(
+                    "guest_already_erased",
+                    "This guest was already erased.",
+                ));
             }
             let next = Guest {
                 profile: current.profile.anonymised(),

@@ -3,7 +3,9 @@
 use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
+use crate::http::{
+    etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, RequestId,
+};
 use crate::routes::users::ListParams;
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
@@ -83,12 +85,22 @@ fn response(status: StatusCode, p: Property) -> HttpResponse {
 }
 
 fn validate(w: PropertyWrite) -> Result<PropertyDetails, ApiError> {
-    Ok(PropertyDetails::parse(&w.code, &w.name, &w.time_zone, &w.currency, &w.country, w.address)?)
+    Ok(PropertyDetails::parse(
+        &w.code,
+        &w.name,
+        &w.time_zone,
+        &w.currency,
+        &w.country,
+        w.address,
+    )?)
 }
 
 fn code_taken(e: StorageError) -> ApiError {
     match e {
-        StorageError::Duplicate { .. } => ApiError::conflict("property_code_taken", "Another property already has this code."),
+        StorageError::Duplicate { .. } => ApiError::conflict(
+            "property_code_taken",
+            "Another property already has this code.",
+        ),
         other => other.into(),
     }
 }
@@ -146,10 +158,16 @@ pub async fn create_property(
     responses((status = 200, description = "A page of properties.", body = ListResponse<PropertyDto>))
 )]
 #[get("/properties")]
-pub async fn list_properties(auth: Auth<roles::Any>, state: web::Data<AppState>, q: web::Query<ListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_properties(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
-    let result = state.read(move |conn| properties::list(conn, &org, &page)).await?;
+    let result = state
+        .read(move |conn| properties::list(conn, &org, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(result, PropertyDto::from)))
 }
 
@@ -162,7 +180,11 @@ pub async fn list_properties(auth: Auth<roles::Any>, state: web::Data<AppState>,
     responses((status = 200, description = "The property.", body = PropertyDto))
 )]
 #[get("/properties/{property_id}")]
-pub async fn get_property(auth: Auth<roles::Any>, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_property(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "property_not_found", "property")?;
     let org = auth.org_id.clone();
     let p = state
@@ -192,14 +214,18 @@ pub async fn update_property(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "property_not_found", "property")?;
     if !body.0.is_object() {
-        return Err(ApiError::bad_request("invalid_patch", "A merge patch is a JSON object."));
+        return Err(ApiError::bad_request(
+            "invalid_patch",
+            "A merge patch is a JSON object.",
+        ));
     }
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let org = auth.org_id.clone();
     let p = state
         .write(move |conn| {
-            let current = properties::find(conn, &org, &id).map_err(|e| or_not_found("property_not_found", "property")(e.into()))?;
+            let current = properties::find(conn, &org, &id)
+                .map_err(|e| or_not_found("property_not_found", "property")(e.into()))?;
             let expected = if_match.check(current.version)?;
             let before = PropertyWrite {
                 code: current.code.clone(),
@@ -241,7 +267,14 @@ pub async fn update_property(
                 return Ok(current);
             }
             properties::update(conn, &next, expected).map_err(code_taken)?;
-            actor.record(conn, now, "property.updated", "property", &next.id, &changed)?;
+            actor.record(
+                conn,
+                now,
+                "property.updated",
+                "property",
+                &next.id,
+                &changed,
+            )?;
             Ok(next)
         })
         .await?;

@@ -107,14 +107,23 @@ pub async fn create_user(
     state: web::Data<AppState>,
     body: ApiJson<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
-    let CreateUserRequest { email, display_name, role, password: given } = body.0;
+    let CreateUserRequest {
+        email,
+        display_name,
+        role,
+        password: given,
+    } = body.0;
     let mut errors = Errors::new();
     let email = errors.check("email", Email::parse(&email));
     let display_name = errors.check("display_name", required_text(&display_name, 100));
     staff_role(role, &mut errors);
     if let (Some(e), Some(p)) = (&email, &given) {
         if let Err(why) = password::check_policy(p, e.as_str()) {
-            errors.push(crm_domain::FieldError::new("password", "weak_password", why));
+            errors.push(crm_domain::FieldError::new(
+                "password",
+                "weak_password",
+                why,
+            ));
         }
     }
     errors.finish()?;
@@ -122,8 +131,13 @@ pub async fn create_user(
         return Err(ApiError::internal("validated fields missing"));
     };
     let temporary = given.is_none().then(password::generate);
-    let secret = given.clone().or_else(|| temporary.clone()).unwrap_or_default();
-    let hash = web::block(move || password::hash(&secret)).await?.map_err(ApiError::internal)?;
+    let secret = given
+        .clone()
+        .or_else(|| temporary.clone())
+        .unwrap_or_default();
+    let hash = web::block(move || password::hash(&secret))
+        .await?
+        .map_err(ApiError::internal)?;
     let now = state.clock.now();
     let user = User {
         id: crm_domain::id::new_id().to_string(),
@@ -143,12 +157,20 @@ pub async fn create_user(
     state
         .write(move |conn| {
             users::insert(conn, &stored).map_err(|e| match e {
-                crm_storage::StorageError::Duplicate { .. } => {
-                    ApiError::conflict("email_taken", "A staff account with this e-mail already exists.")
-                }
+                crm_storage::StorageError::Duplicate { .. } => ApiError::conflict(
+                    "email_taken",
+                    "A staff account with this e-mail already exists.",
+                ),
                 other => other.into(),
             })?;
-            actor.record(conn, now, "user.created", "user", &stored.id, &["email", "display_name", "role"])
+            actor.record(
+                conn,
+                now,
+                "user.created",
+                "user",
+                &stored.id,
+                &["email", "display_name", "role"],
+            )
         })
         .await?;
     let mut dto = UserDto::from(user);
@@ -176,10 +198,16 @@ pub struct ListParams {
     responses((status = 200, description = "A page of users.", body = ListResponse<UserDto>))
 )]
 #[get("/users")]
-pub async fn list_users(auth: Auth<roles::Admin>, state: web::Data<AppState>, q: web::Query<ListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_users(
+    auth: Auth<roles::Admin>,
+    state: web::Data<AppState>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
-    let result = state.read(move |conn| users::list(conn, &org, &page)).await?;
+    let result = state
+        .read(move |conn| users::list(conn, &org, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(result, UserDto::from)))
 }
 
@@ -192,10 +220,17 @@ pub async fn list_users(auth: Auth<roles::Admin>, state: web::Data<AppState>, q:
     responses((status = 200, description = "The user.", body = UserDto))
 )]
 #[get("/users/{user_id}")]
-pub async fn get_user(auth: Auth<roles::Admin>, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_user(
+    auth: Auth<roles::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "user_not_found", "user")?;
     let org = auth.org_id.clone();
-    let user = state.read(move |conn| users::find(conn, &org, &id)).await.map_err(or_not_found("user_not_found", "user"))?;
+    let user = state
+        .read(move |conn| users::find(conn, &org, &id))
+        .await
+        .map_err(or_not_found("user_not_found", "user"))?;
     Ok(user_response(actix_web::http::StatusCode::OK, user.into()))
 }
 
@@ -230,7 +265,8 @@ pub async fn update_user(
     let id = path_id(&path, "user_not_found", "user")?;
     let UpdateUserRequest { display_name, role } = body.0;
     let mut errors = Errors::new();
-    let display_name = display_name.and_then(|n| errors.check("display_name", required_text(&n, 100)));
+    let display_name =
+        display_name.and_then(|n| errors.check("display_name", required_text(&n, 100)));
     if let Some(r) = role {
         staff_role(r, &mut errors);
     }
@@ -241,10 +277,14 @@ pub async fn update_user(
     let self_id = auth.id.clone();
     let user = state
         .write(move |conn| {
-            let current = users::find(conn, &org, &id).map_err(|e| or_not_found("user_not_found", "user")(e.into()))?;
+            let current = users::find(conn, &org, &id)
+                .map_err(|e| or_not_found("user_not_found", "user")(e.into()))?;
             let expected = if_match.check(current.version)?;
             if role.is_some_and(|r| r != Role::Admin) && current.id == self_id {
-                return Err(ApiError::conflict("cannot_demote_self", "Admins cannot remove their own admin role."));
+                return Err(ApiError::conflict(
+                    "cannot_demote_self",
+                    "Admins cannot remove their own admin role.",
+                ));
             }
             let mut changed = Vec::new();
             let mut next = current.clone();
@@ -279,14 +319,18 @@ async fn set_disabled(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(raw_id, "user_not_found", "user")?;
     if disable && id == auth.id {
-        return Err(ApiError::conflict("cannot_disable_self", "Admins cannot disable their own account."));
+        return Err(ApiError::conflict(
+            "cannot_disable_self",
+            "Admins cannot disable their own account.",
+        ));
     }
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let org = auth.org_id.clone();
     let user = state
         .write(move |conn| {
-            let current = users::find(conn, &org, &id).map_err(|e| or_not_found("user_not_found", "user")(e.into()))?;
+            let current = users::find(conn, &org, &id)
+                .map_err(|e| or_not_found("user_not_found", "user")(e.into()))?;
             if current.disabled_at.is_some() == disable {
                 return Ok(current);
             }
@@ -300,7 +344,11 @@ async fn set_disabled(
             if disable {
                 refresh_tokens::revoke_user(conn, &org, &next.id, now)?;
             }
-            let action = if disable { "user.disabled" } else { "user.enabled" };
+            let action = if disable {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            };
             actor.record(conn, now, action, "user", &next.id, &["disabled_at"])?;
             Ok(next)
         })
@@ -317,7 +365,12 @@ async fn set_disabled(
     responses((status = 200, description = "Disabled.", body = UserDto))
 )]
 #[post("/users/{user_id}/disable")]
-pub async fn disable_user(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn disable_user(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     set_disabled(auth, request_id, state, &path, true).await
 }
 
@@ -330,7 +383,12 @@ pub async fn disable_user(auth: Auth<roles::Admin>, request_id: RequestId, state
     responses((status = 200, description = "Enabled.", body = UserDto))
 )]
 #[post("/users/{user_id}/enable")]
-pub async fn enable_user(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn enable_user(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     set_disabled(auth, request_id, state, &path, false).await
 }
 
@@ -344,17 +402,25 @@ pub async fn enable_user(auth: Auth<roles::Admin>, request_id: RequestId, state:
     responses((status = 200, description = "The new temporary password is in `temporary_password`.", body = UserDto))
 )]
 #[post("/users/{user_id}/reset-password")]
-pub async fn reset_password(auth: Auth<roles::Admin>, request_id: RequestId, state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn reset_password(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "user_not_found", "user")?;
     let temporary = password::generate();
     let secret = temporary.clone();
-    let hash = web::block(move || password::hash(&secret)).await?.map_err(ApiError::internal)?;
+    let hash = web::block(move || password::hash(&secret))
+        .await?
+        .map_err(ApiError::internal)?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let org = auth.org_id.clone();
     let user = state
         .write(move |conn| {
-            let current = users::find(conn, &org, &id).map_err(|e| or_not_found("user_not_found", "user")(e.into()))?;
+            let current = users::find(conn, &org, &id)
+                .map_err(|e| or_not_found("user_not_found", "user")(e.into()))?;
             let next = User {
                 password_hash: hash,
                 must_change_password: true,
@@ -364,7 +430,14 @@ pub async fn reset_password(auth: Auth<roles::Admin>, request_id: RequestId, sta
             };
             users::update(conn, &next, current.version)?;
             refresh_tokens::revoke_user(conn, &org, &next.id, now)?;
-            actor.record(conn, now, "user.password_reset", "user", &next.id, &["password"])?;
+            actor.record(
+                conn,
+                now,
+                "user.password_reset",
+                "user",
+                &next.id,
+                &["password"],
+            )?;
             Ok(next)
         })
         .await?;
