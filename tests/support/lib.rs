@@ -92,6 +92,7 @@ pub fn test_settings(database_url: String) -> Settings {
         access_token_ttl_secs: 900,
         refresh_token_ttl_days: 30,
         workers: Some(2),
+        auth_cache_ms: 1000,
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Settings {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
     pub workers: Option<usize>,
+    /// How long an account's enabled/role state is trusted without a query.
+    pub auth_cache_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -100,6 +102,7 @@ impl Settings {
             access_token_ttl_secs: parse_num("HOTEL_CRM_ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl_days: parse_num("HOTEL_CRM_REFRESH_TOKEN_TTL_DAYS", 30)?,
             workers: var("HOTEL_CRM_WORKERS").and_then(|w| w.parse().ok()),
+            auth_cache_ms: parse_num("HOTEL_CRM_AUTH_CACHE_MS", 1000)?,
             database_url,
         })
     }

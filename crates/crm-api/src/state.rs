@@ -1,4 +1,5 @@
 use crate::auth::jwt::JwtKeys;
+use crate::auth::cache::PrincipalCache;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
 use crate::crypto::DataCipher;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub cipher: DataCipher,
     pub clock: Arc<dyn Clock>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub principal_cache: Arc<PrincipalCache>,
 }
 
 impl AppState {

@@ -11,7 +11,7 @@ use crm_storage::{api_clients, users};
 use futures_util::future::LocalBoxFuture;
 use std::marker::PhantomData;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
     User,
     Client,
@@ -145,8 +145,11 @@ impl<R: RoleSet + 'static> FromRequest for Auth<R> {
                 role: claims.role,
             };
             let check = principal.clone();
+            let cached = state.principal_cache.get(principal.kind, &principal.id);
             let db = state.db.clone();
-            let current: Result<(bool, Role), ApiError> = web::block(move || {
+            let current: Result<(bool, Role), ApiError> = match cached {
+                Some(hit) => Ok(hit),
+                None => web::block(move || {
                 db.read(|conn| match check.kind {
                     PrincipalKind::User => users::find(conn, &check.org_id, &check.id)
                         .map(|u| (u.disabled_at.is_none(), u.role)),
@@ -154,9 +157,13 @@ impl<R: RoleSet + 'static> FromRequest for Auth<R> {
                         .map(|c| (c.disabled_at.is_none(), c.role)),
                 })
             })
-            .await
-            .map_err(ApiError::from)
-            .and_then(|r| r.map_err(ApiError::from));
+                .await
+                .map_err(ApiError::from)
+                .and_then(|r| r.map_err(ApiError::from)),
+            };
+            if let (None, Ok((enabled, role))) = (cached, &current) {
+                state.principal_cache.put(principal.kind, &principal.id, *enabled, *role);
+            }
             match current {
                 Ok((true, role)) if role == principal.role => Ok(Auth {
                     principal,

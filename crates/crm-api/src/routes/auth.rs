@@ -57,6 +57,7 @@ pub struct TokenResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "3q2-7wEjR0..."}))]
 pub struct LogoutRequest {
     pub refresh_token: String,
 }
@@ -407,6 +408,7 @@ pub async fn me(auth: Auth<roles::Any>, state: web::Data<AppState>) -> ApiResult
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "the one I was given", "new_password": "a long passphrase of mine"}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// At least 10 characters.

@@ -1,7 +1,7 @@
 //! Integration clients (OTA channel managers, PMS), managed by admins.
 
 use crate::audit::Actor;
-use crate::auth::{password, roles, Auth};
+use crate::auth::{password, roles, Auth, PrincipalKind};
 use crate::crypto::random_token;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{etag_for, ApiJson, ListResponse, PageParams, RequestId};
@@ -233,6 +233,7 @@ async fn change_client(
             Ok(next)
         })
         .await?;
+    state.principal_cache.invalidate(PrincipalKind::Client, &client.id);
     let mut dto = ClientDto::from(client);
     dto.client_secret = secret;
     Ok(client_response(StatusCode::OK, dto))

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"category": "fraud", "reason": "Paid with a stolen card (2026-10-02).",
+    "blacklisted_by": "019ab1c2-0000-7000-8000-000000000001", "blacklisted_at": "2026-11-24T08:30:00Z"}))]
 pub struct BlacklistDto {
     pub category: BlacklistCategory,
     pub reason: String,

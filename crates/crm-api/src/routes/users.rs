@@ -1,7 +1,7 @@
 //! Staff users, managed by admins.
 
 use crate::audit::Actor;
-use crate::auth::{password, roles, Auth};
+use crate::auth::{password, roles, Auth, PrincipalKind};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{etag_for, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
 use crate::routes::{or_not_found, path_id};
@@ -307,6 +307,8 @@ pub async fn update_user(
             Ok(next)
         })
         .await?;
+    // After the commit, so no request can cache the old role again.
+    state.principal_cache.invalidate(PrincipalKind::User, &user.id);
     Ok(user_response(actix_web::http::StatusCode::OK, user.into()))
 }
 
@@ -353,6 +355,7 @@ async fn set_disabled(
             Ok(next)
         })
         .await?;
+    state.principal_cache.invalidate(PrincipalKind::User, &user.id);
     Ok(user_response(actix_web::http::StatusCode::OK, user.into()))
 }
 
