@@ -1,8 +1,8 @@
 //! Building and running the server. Tests call [`Application::build`] with
 //! port 0 and their own database, exactly as `hotel-crm serve` does.
 
-use crate::auth::jwt::JwtKeys;
 use crate::auth::cache::PrincipalCache;
+use crate::auth::jwt::JwtKeys;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
 use crate::crypto::DataCipher;
@@ -129,7 +129,9 @@ impl Application {
             cipher: DataCipher::new(&settings.data_key),
             clock,
             login_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(15), 5, 30)),
-            principal_cache: Arc::new(PrincipalCache::new(std::time::Duration::from_millis(settings.auth_cache_ms))),
+            principal_cache: Arc::new(PrincipalCache::new(std::time::Duration::from_millis(
+                settings.auth_cache_ms,
+            ))),
             settings: Arc::new(settings),
         };
         let spec = crate::openapi::spec();

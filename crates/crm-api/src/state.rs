@@ -1,5 +1,5 @@
-use crate::auth::jwt::JwtKeys;
 use crate::auth::cache::PrincipalCache;
+use crate::auth::jwt::JwtKeys;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
 use crate::crypto::DataCipher;
@@ -50,10 +50,10 @@ impl AppState {
             let mut outcome: Option<ApiError> = None;
             let result = db.write(|conn| {
                 f(conn).map_err(|e| {
+                    // Returning an error rolls the transaction back; the API
+                    // error itself is reported below.
                     outcome = Some(e);
-                    // Any storage error rolls the transaction back; the API
-                    // error is reported below.
-                    crm_storage::StorageError::Migration("rolled back".into())
+                    crm_storage::StorageError::RolledBack
                 })
             });
             match (result, outcome) {

@@ -2,7 +2,7 @@
 
 use crate::error::{DomainError, Errors, FieldError};
 use crate::guest::Address;
-use crate::values::{bounded_text, required_text, CountryCode, CurrencyCode, TimeZone};
+use crate::values::{required_text, CountryCode, CurrencyCode, TimeZone};
 
 /// A validated property.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,10 +76,6 @@ impl PropertyDetails {
 /// An organisation's display name.
 pub fn parse_organisation_name(raw: &str) -> Result<String, DomainError> {
     required_text(raw, 200)
-}
-
-pub fn parse_optional_text(raw: &str, max: usize) -> Result<Option<String>, DomainError> {
-    bounded_text(raw, max)
 }
 
 #[cfg(test)]

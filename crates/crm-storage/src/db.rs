@@ -120,6 +120,10 @@ impl Database {
                 url: url.to_string(),
                 backend,
             })?;
+        if let Some(path) = new_sqlite_file {
+            // Guest data: readable by the service's user only.
+            restrict_to_owner(&path);
+        }
         Ok(Database {
             pool,
             backend,
@@ -164,3 +168,14 @@ impl Database {
         conn.ping().map_err(StorageError::from)
     }
 }
+
+#[cfg(unix)]
+fn restrict_to_owner(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        log::warn!("cannot restrict {} to its owner: {e}", path.display());
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &std::path::Path) {}

@@ -19,6 +19,9 @@ pub enum StorageError {
     Migration(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// The caller rolled the transaction back for a reason of its own.
+    #[error("rolled back by the caller")]
+    RolledBack,
     #[error("connection failed: {0}")]
     Connection(#[from] diesel::ConnectionError),
 }

@@ -16,7 +16,10 @@ pub struct PrincipalCache {
 
 impl PrincipalCache {
     pub fn new(ttl: Duration) -> Self {
-        PrincipalCache { ttl, entries: Mutex::new(HashMap::new()) }
+        PrincipalCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `(enabled, role)` if known and fresh.
@@ -58,7 +61,10 @@ mod tests {
     fn entries_expire_and_can_be_invalidated() {
         let cache = PrincipalCache::new(Duration::from_millis(50));
         cache.put(PrincipalKind::User, "u1", true, Role::Manager);
-        assert_eq!(cache.get(PrincipalKind::User, "u1"), Some((true, Role::Manager)));
+        assert_eq!(
+            cache.get(PrincipalKind::User, "u1"),
+            Some((true, Role::Manager))
+        );
         assert_eq!(cache.get(PrincipalKind::Client, "u1"), None);
         cache.invalidate(PrincipalKind::User, "u1");
         assert_eq!(cache.get(PrincipalKind::User, "u1"), None);

@@ -150,19 +150,21 @@ impl<R: RoleSet + 'static> FromRequest for Auth<R> {
             let current: Result<(bool, Role), ApiError> = match cached {
                 Some(hit) => Ok(hit),
                 None => web::block(move || {
-                db.read(|conn| match check.kind {
-                    PrincipalKind::User => users::find(conn, &check.org_id, &check.id)
-                        .map(|u| (u.disabled_at.is_none(), u.role)),
-                    PrincipalKind::Client => api_clients::find(conn, &check.org_id, &check.id)
-                        .map(|c| (c.disabled_at.is_none(), c.role)),
+                    db.read(|conn| match check.kind {
+                        PrincipalKind::User => users::find(conn, &check.org_id, &check.id)
+                            .map(|u| (u.disabled_at.is_none(), u.role)),
+                        PrincipalKind::Client => api_clients::find(conn, &check.org_id, &check.id)
+                            .map(|c| (c.disabled_at.is_none(), c.role)),
+                    })
                 })
-            })
                 .await
                 .map_err(ApiError::from)
                 .and_then(|r| r.map_err(ApiError::from)),
             };
             if let (None, Ok((enabled, role))) = (cached, &current) {
-                state.principal_cache.put(principal.kind, &principal.id, *enabled, *role);
+                state
+                    .principal_cache
+                    .put(principal.kind, &principal.id, *enabled, *role);
             }
             match current {
                 Ok((true, role)) if role == principal.role => Ok(Auth {

@@ -10,7 +10,7 @@ use crate::http::json::{body_too_large, MAX_BODY_BYTES};
 use crate::state::AppState;
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse};
@@ -162,7 +162,6 @@ pub async fn idempotency(
                 log::warn!("could not store an idempotent response; a retry will run the request again");
             }
             let res = head.set_body(BoxBody::new(bytes));
-            let _ = header::CONTENT_TYPE;
             Ok(ServiceResponse::new(http_req, res))
         }
     }

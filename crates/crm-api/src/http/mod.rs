@@ -9,5 +9,5 @@ pub mod request_log;
 
 pub use etag::{etag_for, IfMatch};
 pub use json::{merge_patch, parse_json, ApiJson};
-pub use pagination::{ListResponse, PageParams};
+pub use pagination::{ListResponse, PageParams, PageQuery};
 pub use request_log::RequestId;

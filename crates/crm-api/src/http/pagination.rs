@@ -1,8 +1,8 @@
 use crate::error::ApiError;
 use base64::Engine;
 use crm_storage::pagination::{Page, PageRequest, SortOrder};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -25,7 +25,19 @@ impl<T> ListResponse<T> {
     }
 }
 
-/// `limit`, `cursor` and `sort` as every list takes them.
+/// `limit`, `cursor` and `sort`: the query of a list with no filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    /// `created_at` (default) or `-created_at`.
+    pub sort: Option<String>,
+}
+
+/// Turns `limit`, `cursor` and `sort` into a storage page request.
 pub struct PageParams;
 
 impl PageParams {

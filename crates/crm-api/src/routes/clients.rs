@@ -4,8 +4,7 @@ use crate::audit::Actor;
 use crate::auth::{password, roles, Auth, PrincipalKind};
 use crate::crypto::random_token;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{etag_for, ApiJson, ListResponse, PageParams, RequestId};
-use crate::routes::users::ListParams;
+use crate::http::{etag_for, ApiJson, ListResponse, PageParams, PageQuery, RequestId};
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, post, web, HttpResponse};
@@ -124,14 +123,14 @@ pub async fn create_client(
     operation_id = "listClients",
     tag = "clients",
     security(("bearer_auth" = ["admin"])),
-    params(ListParams),
+    params(PageQuery),
     responses((status = 200, description = "A page of clients.", body = ListResponse<ClientDto>))
 )]
 #[get("/clients")]
 pub async fn list_clients(
     auth: Auth<roles::Admin>,
     state: web::Data<AppState>,
-    q: web::Query<ListParams>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
@@ -233,7 +232,9 @@ async fn change_client(
             Ok(next)
         })
         .await?;
-    state.principal_cache.invalidate(PrincipalKind::Client, &client.id);
+    state
+        .principal_cache
+        .invalidate(PrincipalKind::Client, &client.id);
     let mut dto = ClientDto::from(client);
     dto.client_secret = secret;
     Ok(client_response(StatusCode::OK, dto))

@@ -3,10 +3,9 @@
 use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiJson, ListResponse, PageParams, RequestId};
+use crate::http::{ApiJson, ListResponse, PageParams, PageQuery, RequestId};
 use crate::routes::guests::{load_guest, refuse_erased};
 use crate::routes::path_id;
-use crate::routes::users::ListParams;
 use crate::state::AppState;
 use actix_web::{get, http::header, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -153,7 +152,7 @@ pub async fn list_consents(
     operation_id = "listConsentHistory",
     tag = "consents",
     security(("bearer_auth" = ["admin", "manager", "front_desk", "marketing", "integration"])),
-    params(("guest_id" = String, Path, description = "Guest id"), ListParams),
+    params(("guest_id" = String, Path, description = "Guest id"), PageQuery),
     responses((status = 200, description = "A page of consent records.", body = ListResponse<ConsentDto>))
 )]
 #[get("/guests/{guest_id}/consents/history")]
@@ -161,7 +160,7 @@ pub async fn consent_history(
     auth: Auth<roles::Any>,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    q: web::Query<ListParams>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;

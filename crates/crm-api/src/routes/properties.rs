@@ -4,9 +4,9 @@ use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{
-    etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, RequestId,
+    etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, PageQuery,
+    RequestId,
 };
-use crate::routes::users::ListParams;
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, patch, post, web, HttpResponse};
@@ -154,14 +154,14 @@ pub async fn create_property(
     operation_id = "listProperties",
     tag = "properties",
     security(("bearer_auth" = ["admin", "manager", "front_desk", "marketing", "integration"])),
-    params(ListParams),
+    params(PageQuery),
     responses((status = 200, description = "A page of properties.", body = ListResponse<PropertyDto>))
 )]
 #[get("/properties")]
 pub async fn list_properties(
     auth: Auth<roles::Any>,
     state: web::Data<AppState>,
-    q: web::Query<ListParams>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();

@@ -3,7 +3,7 @@
 use crate::audit::Actor;
 use crate::auth::{password, roles, Auth, PrincipalKind};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{etag_for, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
+use crate::http::{etag_for, ApiJson, IfMatch, ListResponse, PageParams, PageQuery, RequestId};
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
@@ -14,7 +14,7 @@ use crm_domain::Errors;
 use crm_storage::refresh_tokens;
 use crm_storage::users::{self, User};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -178,30 +178,19 @@ pub async fn create_user(
     Ok(user_response(actix_web::http::StatusCode::CREATED, dto))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// 1 to 200, default 50.
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    /// `created_at` (default) or `-created_at`.
-    pub sort: Option<String>,
-}
-
 /// List staff users.
 #[utoipa::path(
     operation_id = "listUsers",
     tag = "users",
     security(("bearer_auth" = ["admin"])),
-    params(ListParams),
+    params(PageQuery),
     responses((status = 200, description = "A page of users.", body = ListResponse<UserDto>))
 )]
 #[get("/users")]
 pub async fn list_users(
     auth: Auth<roles::Admin>,
     state: web::Data<AppState>,
-    q: web::Query<ListParams>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
@@ -308,7 +297,9 @@ pub async fn update_user(
         })
         .await?;
     // After the commit, so no request can cache the old role again.
-    state.principal_cache.invalidate(PrincipalKind::User, &user.id);
+    state
+        .principal_cache
+        .invalidate(PrincipalKind::User, &user.id);
     Ok(user_response(actix_web::http::StatusCode::OK, user.into()))
 }
 
@@ -355,7 +346,9 @@ async fn set_disabled(
             Ok(next)
         })
         .await?;
-    state.principal_cache.invalidate(PrincipalKind::User, &user.id);
+    state
+        .principal_cache
+        .invalidate(PrincipalKind::User, &user.id);
     Ok(user_response(actix_web::http::StatusCode::OK, user.into()))
 }
 
