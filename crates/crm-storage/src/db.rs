@@ -101,14 +101,18 @@ pub struct Database {
 impl Database {
     pub fn connect(url: &str, max_connections: u32) -> StorageResult<Database> {
         let backend = Backend::from_url(url);
-        if backend == Backend::Sqlite {
-            let path = std::path::Path::new(sqlite_path(url));
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StorageError::Migration(format!("cannot create {}: {e}", dir.display()))
-                })?;
+        let new_sqlite_file = match backend {
+            Backend::Sqlite => {
+                let path = std::path::Path::new(sqlite_path(url));
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StorageError::Migration(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                (!path.exists()).then(|| path.to_path_buf())
             }
-        }
+            Backend::Postgres => None,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))

@@ -9,9 +9,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+type Key = (PrincipalKind, String);
+
+/// When the state was read, whether the account is enabled, its role.
+type Entry = (Instant, bool, Role);
+
 pub struct PrincipalCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(PrincipalKind, String), (Instant, bool, Role)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl PrincipalCache {
