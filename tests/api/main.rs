@@ -7,6 +7,7 @@ mod auth;
 mod guests;
 mod identity_and_privacy;
 mod migrations;
+mod reservations;
 mod roles;
 mod spec;
 mod tenancy;

@@ -45,6 +45,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Logged with the request id, never sent.
     pub internal: Option<String>,
+    /// RFC 9457 extension members, e.g. `alternatives` of a full hotel.
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ApiError {
@@ -56,7 +58,15 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             internal: None,
+            extensions: None,
         }
+    }
+
+    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value);
+        self
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -185,7 +195,13 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+        let mut body = serde_json::to_value(self.problem()).unwrap_or_default();
+        if let (Some(extra), Some(map)) = (&self.extensions, body.as_object_mut()) {
+            for (k, v) in extra.iter() {
+                map.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        res.body(body.to_string())
     }
 }
 

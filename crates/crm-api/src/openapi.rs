@@ -34,6 +34,9 @@ use utoipa_actix_web::AppExt;
         (name = "consents", description = "Consent per purpose and channel (同意)."),
         (name = "privacy", description = "Export and erasure of a guest's data."),
         (name = "audit", description = "Who read or changed what."),
+        (name = "inventory", description = "Room types, rate plans, overrides and availability."),
+        (name = "reservations", description = "Bookings, cancellations, check-in and check-out (客房预订)."),
+        (name = "stays", description = "Stay history and guest statistics (入住记录)."),
     )
 )]
 struct ApiDoc;

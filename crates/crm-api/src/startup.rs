@@ -65,7 +65,26 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(consents::consent_history)
             .service(privacy::export_guest)
             .service(privacy::erase_guest)
-            .service(audit_events::list_audit_events),
+            .service(audit_events::list_audit_events)
+            .service(inventory::create_room_type)
+            .service(inventory::list_room_types)
+            .service(inventory::update_room_type)
+            .service(inventory::create_rate_plan)
+            .service(inventory::list_rate_plans)
+            .service(inventory::set_inventory_overrides)
+            .service(inventory::get_availability)
+            .service(reservations::create_reservation)
+            .service(reservations::list_reservations)
+            .service(reservations::get_reservation)
+            .service(reservations::update_reservation)
+            .service(reservations::cancel_reservation)
+            .service(reservations::check_in)
+            .service(reservations::check_out)
+            .service(reservations::no_show)
+            .service(reservations::walk)
+            .service(reservations::list_revisions)
+            .service(stays::list_guest_stays)
+            .service(stays::get_stay_statistics),
     );
 }
 

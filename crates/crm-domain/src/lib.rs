@@ -12,6 +12,7 @@ pub mod guest;
 pub mod id;
 pub mod identity;
 pub mod property;
+pub mod reservation;
 pub mod role;
 pub mod search;
 pub mod values;

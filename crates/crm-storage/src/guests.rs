@@ -358,3 +358,41 @@ pub fn list(
         .collect::<StorageResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |g| g.id.clone()))
 }
+
+/// The oldest non-erased guest holding any of these exact search terms
+/// (E.164 phones, e-mails) or this identity-document hash: how a booking's
+/// guest is matched to an existing profile.
+pub fn find_matching(
+    conn: &mut DbConnection,
+    org_id: &str,
+    exact_terms: &[String],
+    document_hash: Option<&str>,
+) -> StorageResult<Option<Guest>> {
+    let org = org_id.to_string();
+    let mut candidates: Vec<String> = guest_search_terms::table
+        .filter(guest_search_terms::org_id.eq(org.clone()))
+        .filter(guest_search_terms::term.eq_any(exact_terms))
+        .select(guest_search_terms::guest_id)
+        .load(conn)?;
+    if let Some(hash) = document_hash {
+        let holders: Vec<String> = guest_identity_documents::table
+            .filter(guest_identity_documents::org_id.eq(org.clone()))
+            .filter(guest_identity_documents::number_hash.eq(hash))
+            .select(guest_identity_documents::guest_id)
+            .load(conn)?;
+        candidates.extend(holders);
+    }
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    guests::table
+        .filter(guests::org_id.eq(org))
+        .filter(guests::id.eq_any(candidates))
+        .filter(guests::erased_at.is_null())
+        .order(guests::id.asc())
+        .select(GuestRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Guest::try_from)
+        .transpose()
+}

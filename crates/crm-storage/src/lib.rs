@@ -18,9 +18,11 @@ pub mod consents;
 pub mod guests;
 pub mod idempotency;
 pub mod identity_documents;
+pub mod inventory;
 pub mod organizations;
 pub mod properties;
 pub mod refresh_tokens;
+pub mod reservations;
 pub mod users;
 
 pub use db::{Backend, Database, DbConnection};

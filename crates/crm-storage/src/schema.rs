@@ -178,6 +178,138 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    room_types (id) {
+        id -> Text,
+        org_id -> Text,
+        property_id -> Text,
+        code -> Text,
+        name -> Text,
+        room_count -> Integer,
+        max_occupancy -> Integer,
+        overbooking_percent -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_plans (id) {
+        id -> Text,
+        org_id -> Text,
+        property_id -> Text,
+        code -> Text,
+        name -> Text,
+        meal_plan -> Text,
+        cancellation_policy -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inventory_overrides (room_type_id, stay_date) {
+        org_id -> Text,
+        room_type_id -> Text,
+        stay_date -> Date,
+        rooms -> Nullable<Integer>,
+        closed -> Bool,
+    }
+}
+
+diesel::table! {
+    reservations (id) {
+        id -> Text,
+        org_id -> Text,
+        property_id -> Text,
+        guest_id -> Text,
+        channel -> Text,
+        channel_reservation_id -> Nullable<Text>,
+        confirmation_number -> Text,
+        status -> Text,
+        special_requests -> Nullable<Text>,
+        guest_comments -> Nullable<Text>,
+        currency -> Text,
+        total_amount -> BigInt,
+        cancellation_fee -> Nullable<BigInt>,
+        compensation -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reservation_rooms (id) {
+        id -> Text,
+        org_id -> Text,
+        reservation_id -> Text,
+        property_id -> Text,
+        room_type_id -> Text,
+        rate_plan_id -> Text,
+        arrival -> Date,
+        departure -> Date,
+        adults -> Integer,
+        children_ages -> Text,
+        amount -> BigInt,
+        cancellation_policy -> Text,
+        holds_inventory -> Bool,
+    }
+}
+
+diesel::table! {
+    reservation_revisions (id) {
+        id -> Text,
+        org_id -> Text,
+        reservation_id -> Text,
+        version -> Integer,
+        action -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        changed_fields -> Text,
+        raw_message -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stays (id) {
+        id -> Text,
+        org_id -> Text,
+        guest_id -> Text,
+        reservation_id -> Text,
+        property_id -> Text,
+        channel -> Text,
+        arrival -> Date,
+        departure -> Date,
+        nights -> Integer,
+        currency -> Text,
+        room_revenue -> BigInt,
+        food_and_beverage_revenue -> BigInt,
+        other_revenue -> BigInt,
+        total_revenue -> BigInt,
+        checked_out_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_stats (guest_id) {
+        guest_id -> Text,
+        org_id -> Text,
+        stays -> Integer,
+        nights -> Integer,
+        spend -> Text,
+        channel_mix -> Text,
+        first_stay_on -> Date,
+        last_stay_on -> Date,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
@@ -195,4 +327,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     guest_consents,
     audit_events,
     idempotency_keys,
+    room_types,
+    rate_plans,
+    inventory_overrides,
+    reservations,
+    reservation_rooms,
+    reservation_revisions,
+    stays,
+    guest_stats,
 );

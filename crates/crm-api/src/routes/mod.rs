@@ -5,9 +5,12 @@ pub mod consents;
 pub mod guests;
 pub mod health;
 pub mod identity_documents;
+pub mod inventory;
 pub mod organization;
 pub mod privacy;
 pub mod properties;
+pub mod reservations;
+pub mod stays;
 pub mod users;
 
 use crate::error::ApiError;

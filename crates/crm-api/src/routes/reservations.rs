@@ -1,0 +1,1120 @@
+//! Reservations from the front desk and app: create with overbooking
+//! control, modify, cancel with the snapshotted policy's fee, no-show, walk,
+//! check-in and check-out into a stay.
+
+use crate::audit::Actor;
+use crate::auth::{roles, Auth};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{etag_for, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
+use crate::routes::identity_documents::IdentityDocumentWrite;
+use crate::routes::inventory::{alternatives, calendars, load_property};
+use crate::routes::{or_not_found, path_id};
+use crate::state::AppState;
+use actix_web::{get, http::header, http::StatusCode, patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::guest::GuestDraft;
+use crm_domain::identity::DocumentNumber;
+use crm_domain::reservation::{
+    arrival_instant, nightly_amounts, CancellationPolicy, Channel, PostedCharges,
+    ReservationStatus, StayDates,
+};
+use crm_domain::values::{bounded_text, CountryCode};
+use crm_domain::{Errors, FieldError};
+use crm_storage::guests::{self, Guest};
+use crm_storage::identity_documents::{self, IdentityDocument};
+use crm_storage::inventory::{self, RoomType};
+use crm_storage::reservations::{self, Reservation, ReservationFilter, Revision, RoomStay, Stay};
+use crm_storage::{DbConnection, StorageError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// An amount in minor units of an ISO 4217 currency.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"amount": 45800, "currency": "CNY"}))]
+pub struct Money {
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationGuestInput {
+    /// An existing guest.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Otherwise a profile: matched to an existing guest by e-mail, phone
+    /// or identity document, or created.
+    #[serde(default)]
+    pub profile: Option<GuestDraft>,
+    #[serde(default)]
+    pub identity_document: Option<IdentityDocumentWrite>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomStayInput {
+    /// Room type code, e.g. `DLK`.
+    pub room_type: String,
+    /// Rate plan code, e.g. `BAR`.
+    pub rate_plan: String,
+    #[schema(value_type = String, format = Date)]
+    pub arrival: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub departure: NaiveDate,
+    pub adults: i32,
+    #[serde(default)]
+    pub children_ages: Vec<u8>,
+    /// Price of the room stay in minor units of the property's currency.
+    pub amount: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "property_id": "019ab1c2-0000-7000-8000-0000000000b1", "channel": "phone",
+    "guest": {"profile": {"family_name": "张", "given_name": "伟", "phones": [{"number": "13812345678"}]}},
+    "rooms": [{"room_type": "DLK", "rate_plan": "BAR", "arrival": "2026-12-10", "departure": "2026-12-12", "adults": 2, "children_ages": [6], "amount": 91600}],
+    "special_requests": "High floor, away from the lift"
+}))]
+pub struct CreateReservationRequest {
+    pub property_id: String,
+    pub channel: Channel,
+    /// The channel's own id (OTA order number); unique per channel.
+    #[serde(default)]
+    pub channel_reservation_id: Option<String>,
+    /// Generated when omitted.
+    #[serde(default)]
+    pub confirmation_number: Option<String>,
+    pub guest: ReservationGuestInput,
+    pub rooms: Vec<RoomStayInput>,
+    #[serde(default)]
+    pub special_requests: Option<String>,
+    #[serde(default)]
+    pub guest_comments: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomStayDto {
+    pub id: String,
+    pub room_type_id: String,
+    pub rate_plan_id: String,
+    #[schema(value_type = String, format = Date)]
+    pub arrival: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub departure: NaiveDate,
+    pub nights: i64,
+    pub adults: i32,
+    pub children_ages: Vec<u8>,
+    pub amount: Money,
+    /// The policy in force when booked.
+    pub cancellation_policy: CancellationPolicy,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReservationDto {
+    pub id: String,
+    pub property_id: String,
+    pub guest_id: String,
+    pub channel: Channel,
+    pub channel_reservation_id: Option<String>,
+    pub confirmation_number: String,
+    pub status: ReservationStatus,
+    pub rooms: Vec<RoomStayDto>,
+    pub special_requests: Option<String>,
+    pub guest_comments: Option<String>,
+    pub total: Money,
+    pub cancellation_fee: Option<Money>,
+    pub compensation: Option<String>,
+    pub version: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Reservation> for ReservationDto {
+    fn from(r: Reservation) -> Self {
+        let money = |amount: i64| Money {
+            amount,
+            currency: r.currency.clone(),
+        };
+        ReservationDto {
+            rooms: r
+                .rooms
+                .iter()
+                .map(|s| RoomStayDto {
+                    id: s.id.clone(),
+                    room_type_id: s.room_type_id.clone(),
+                    rate_plan_id: s.rate_plan_id.clone(),
+                    arrival: s.arrival,
+                    departure: s.departure,
+                    nights: (s.departure - s.arrival).num_days(),
+                    adults: s.adults,
+                    children_ages: s.children_ages.clone(),
+                    amount: money(s.amount),
+                    cancellation_policy: s.cancellation_policy,
+                })
+                .collect(),
+            total: money(r.total_amount),
+            cancellation_fee: r.cancellation_fee.map(money),
+            id: r.id,
+            property_id: r.property_id,
+            guest_id: r.guest_id,
+            channel: r.channel,
+            channel_reservation_id: r.channel_reservation_id,
+            confirmation_number: r.confirmation_number,
+            status: r.status,
+            special_requests: r.special_requests,
+            guest_comments: r.guest_comments,
+            compensation: r.compensation,
+            version: r.version,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn response(status: StatusCode, r: Reservation) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::ETAG, etag_for(r.version)));
+    if status == StatusCode::CREATED {
+        res.insert_header((header::LOCATION, format!("/api/v1/reservations/{}", r.id)));
+    }
+    res.json(ReservationDto::from(r))
+}
+
+fn revision(
+    actor: &Actor,
+    r: &Reservation,
+    action: &str,
+    changed: &[&str],
+    now: DateTime<Utc>,
+) -> Revision {
+    Revision {
+        id: crm_domain::id::new_id().to_string(),
+        reservation_id: r.id.clone(),
+        version: r.version,
+        action: action.to_string(),
+        actor_kind: actor.principal.kind.as_str().to_string(),
+        actor_id: Some(actor.principal.id.clone()),
+        changed_fields: changed.iter().map(|s| s.to_string()).collect(),
+        raw_message: None,
+        created_at: now,
+    }
+}
+
+fn confirmation_number() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let bytes = crate::crypto::random_token(8).into_bytes();
+    let code: String = bytes
+        .iter()
+        .take(8)
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect();
+    format!("HC{code}")
+}
+
+/// Finds or creates the booking's guest.
+fn resolve_guest(
+    conn: &mut DbConnection,
+    state: &AppState,
+    actor: &Actor,
+    input: ReservationGuestInput,
+    region: Option<CountryCode>,
+    now: DateTime<Utc>,
+) -> Result<Guest, ApiError> {
+    let org = actor.principal.org_id.clone();
+    if let Some(raw) = input.id {
+        let id = uuid::Uuid::parse_str(&raw)
+            .map_err(|_| ApiError::field("guest.id", "unknown_guest", "no such guest"))?
+            .to_string();
+        let guest = guests::find(conn, &org, &id)
+            .map_err(|_| ApiError::field("guest.id", "unknown_guest", "no such guest"))?;
+        if guest.erased_at.is_some() {
+            return Err(ApiError::field(
+                "guest.id",
+                "guest_erased",
+                "this guest's data was erased",
+            ));
+        }
+        return Ok(guest);
+    }
+    let Some(draft) = input.profile else {
+        return Err(ApiError::field(
+            "guest",
+            "required",
+            "give the guest's `id` or a `profile`",
+        ));
+    };
+    let profile = draft
+        .parse(region, now.date_naive())
+        .map_err(|e| ApiError::from(e.at("guest.profile")))?;
+    let document = match input.identity_document {
+        Some(d) => {
+            let mut errors = Errors::new();
+            let country = d.issuing_country.and_then(|c| {
+                errors.check(
+                    "guest.identity_document.issuing_country",
+                    CountryCode::parse(&c),
+                )
+            });
+            let number = errors.check(
+                "guest.identity_document.number",
+                DocumentNumber::parse(&d.number, d.doc_type, country.map(|c| c.as_str())),
+            );
+            errors.finish()?;
+            number.map(|n| (d.doc_type, n, country, d.expires_on))
+        }
+        None => None,
+    };
+    let mut exact: Vec<String> = profile
+        .phones
+        .iter()
+        .map(|(p, _)| p.as_str().to_string())
+        .collect();
+    exact.extend(profile.emails.iter().map(|(e, _)| e.as_str().to_string()));
+    let hash = document
+        .as_ref()
+        .map(|(_, n, _, _)| state.cipher.blind_index(n.as_str()));
+    if let Some(existing) = guests::find_matching(conn, &org, &exact, hash.as_deref())? {
+        return Ok(existing);
+    }
+    let guest = Guest {
+        id: crm_domain::id::new_id().to_string(),
+        org_id: org.clone(),
+        profile,
+        blacklist: None,
+        erased_at: None,
+        version: 1,
+        created_by: actor.principal.id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    guests::insert(conn, &guest)?;
+    actor.record(conn, now, "guest.created", "guest", &guest.id, &[])?;
+    if let Some((doc_type, number, country, expires_on)) = document {
+        let doc = IdentityDocument {
+            id: crm_domain::id::new_id().to_string(),
+            org_id: org,
+            guest_id: guest.id.clone(),
+            doc_type,
+            number_encrypted: state.cipher.encrypt(number.as_str()),
+            number_hash: state.cipher.blind_index(number.as_str()),
+            number_masked: number.masked(),
+            issuing_country: country.map(|c| c.as_str().to_string()),
+            expires_on,
+            created_by: actor.principal.id.clone(),
+            created_at: now,
+        };
+        identity_documents::insert(conn, &doc)?;
+    }
+    Ok(guest)
+}
+
+/// Books a reservation inside the caller's transaction: validates the room
+/// stays, checks and holds inventory, resolves the guest.
+fn book(
+    conn: &mut DbConnection,
+    state: &AppState,
+    actor: &Actor,
+    req: CreateReservationRequest,
+    now: DateTime<Utc>,
+) -> Result<Reservation, ApiError> {
+    let org = actor.principal.org_id.clone();
+    let property_id = uuid::Uuid::parse_str(&req.property_id)
+        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
+        .to_string();
+    let property = load_property(conn, &org, &property_id)
+        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?;
+    let mut errors = Errors::new();
+    if req.rooms.is_empty() || req.rooms.len() > 10 {
+        errors.push(FieldError::new(
+            "rooms",
+            "out_of_range",
+            "1 to 10 room stays",
+        ));
+    }
+    let special_requests = req.special_requests.and_then(|t| {
+        errors
+            .check("special_requests", bounded_text(&t, 2000))
+            .flatten()
+    });
+    let guest_comments = req.guest_comments.and_then(|t| {
+        errors
+            .check("guest_comments", bounded_text(&t, 2000))
+            .flatten()
+    });
+    let channel_reservation_id = req.channel_reservation_id.and_then(|t| {
+        errors
+            .check("channel_reservation_id", bounded_text(&t, 100))
+            .flatten()
+    });
+    let confirmation = match req.confirmation_number {
+        Some(c) => errors
+            .check("confirmation_number", bounded_text(&c, 50))
+            .flatten(),
+        None => None,
+    };
+    let types = inventory::room_types_of(conn, &org, &property_id)?;
+    let plans = inventory::rate_plans_of(conn, &org, &property_id)?;
+    let mut rooms: Vec<(RoomType, RoomStay)> = Vec::new();
+    for (i, r) in req.rooms.iter().enumerate() {
+        let at = |f: &str| format!("rooms[{i}].{f}");
+        let dates = errors.check(
+            &format!("rooms[{i}]"),
+            StayDates::new(r.arrival, r.departure),
+        );
+        let code = r.room_type.trim().to_ascii_uppercase();
+        let room_type = types.iter().find(|t| t.code == code).cloned();
+        if room_type.is_none() {
+            errors.push(FieldError::new(
+                at("room_type"),
+                "unknown_room_type",
+                "no room type with this code at the property",
+            ));
+        }
+        let plan_code = r.rate_plan.trim().to_ascii_uppercase();
+        let plan = plans.iter().find(|p| p.code == plan_code);
+        if plan.is_none() {
+            errors.push(FieldError::new(
+                at("rate_plan"),
+                "unknown_rate_plan",
+                "no rate plan with this code at the property",
+            ));
+        }
+        if r.children_ages.len() > 10 || r.children_ages.iter().any(|a| *a > 17) {
+            errors.push(FieldError::new(
+                at("children_ages"),
+                "out_of_range",
+                "up to 10 children aged 0 to 17",
+            ));
+        }
+        let guests_count = r.adults + r.children_ages.len() as i32;
+        if r.adults < 1 {
+            errors.push(FieldError::new(
+                at("adults"),
+                "out_of_range",
+                "at least one adult",
+            ));
+        } else if let Some(t) = &room_type {
+            if guests_count > t.max_occupancy {
+                errors.push(FieldError::new(
+                    at("adults"),
+                    "over_occupancy",
+                    format!("room type {} sleeps at most {}", t.code, t.max_occupancy),
+                ));
+            }
+        }
+        if !(0..=10_000_000_000).contains(&r.amount) {
+            errors.push(FieldError::new(
+                at("amount"),
+                "out_of_range",
+                "0 to 100,000,000.00 in minor units",
+            ));
+        }
+        if let (Some(d), Some(t), Some(p)) = (dates, room_type, plan) {
+            rooms.push((
+                t.clone(),
+                RoomStay {
+                    id: crm_domain::id::new_id().to_string(),
+                    room_type_id: t.id.clone(),
+                    rate_plan_id: p.id.clone(),
+                    arrival: d.arrival,
+                    departure: d.departure,
+                    adults: r.adults,
+                    children_ages: r.children_ages.clone(),
+                    amount: r.amount,
+                    cancellation_policy: p.cancellation_policy,
+                    holds_inventory: true,
+                },
+            ));
+        }
+    }
+    errors.finish()?;
+
+    // Lock the room types in a fixed order, then count what is held.
+    let mut type_ids: Vec<String> = rooms.iter().map(|(t, _)| t.id.clone()).collect();
+    type_ids.sort();
+    type_ids.dedup();
+    for id in &type_ids {
+        inventory::lock_room_type(conn, id)?;
+    }
+    for (i, (t, stay)) in rooms.iter().enumerate() {
+        let cal = calendars(
+            conn,
+            &org,
+            std::slice::from_ref(t),
+            stay.arrival,
+            stay.departure,
+        )?;
+        let earlier_same_request = |date: NaiveDate| {
+            rooms[..i]
+                .iter()
+                .filter(|(o, s)| o.id == t.id && s.arrival <= date && date < s.departure)
+                .count() as i64
+        };
+        let full = cal
+            .first()
+            .map(|c| {
+                c.days
+                    .iter()
+                    .any(|d| d.available - earlier_same_request(d.date) <= 0)
+            })
+            .unwrap_or(true);
+        if full {
+            let guests_count = stay.adults + stay.children_ages.len() as i32;
+            let alts = alternatives(
+                conn,
+                &org,
+                &types,
+                t,
+                stay.arrival,
+                stay.departure,
+                guests_count,
+            )?;
+            return Err(ApiError::conflict(
+                "no_availability",
+                format!("Room type {} is sold out (overbooking allowance included) for some of these nights.", t.code),
+            )
+            .with_extension("alternatives", serde_json::to_value(alts).unwrap_or_default()));
+        }
+    }
+
+    let region = CountryCode::parse(&property.country).ok();
+    let guest = resolve_guest(conn, state, actor, req.guest, region, now)?;
+    let total = rooms.iter().map(|(_, s)| s.amount).sum();
+    let reservation = Reservation {
+        id: crm_domain::id::new_id().to_string(),
+        org_id: org,
+        property_id,
+        guest_id: guest.id,
+        channel: req.channel,
+        channel_reservation_id,
+        confirmation_number: confirmation.unwrap_or_else(confirmation_number),
+        status: ReservationStatus::Confirmed,
+        special_requests,
+        guest_comments,
+        currency: property.currency,
+        total_amount: total,
+        cancellation_fee: None,
+        compensation: None,
+        status_changed_at: None,
+        version: 1,
+        created_by: actor.principal.id.clone(),
+        created_at: now,
+        updated_at: now,
+        rooms: rooms.into_iter().map(|(_, s)| s).collect(),
+    };
+    reservations::insert(conn, &reservation).map_err(|e| match e {
+        StorageError::Duplicate { .. } => ApiError::conflict(
+            "reservation_exists",
+            "A reservation with this channel reservation id or confirmation number already exists.",
+        ),
+        other => other.into(),
+    })?;
+    reservations::insert_revision(
+        conn,
+        &reservation.org_id,
+        &revision(actor, &reservation, "created", &[], now),
+    )?;
+    actor.record(
+        conn,
+        now,
+        "reservation.created",
+        "reservation",
+        &reservation.id,
+        &[],
+    )?;
+    Ok(reservation)
+}
+
+/// Book rooms for a guest.
+///
+/// The guest is an existing `id`, or a `profile` matched by e-mail, phone
+/// or identity document to an existing guest, or else created. Each room
+/// stay's rate plan policy is copied onto the reservation. Past the room
+/// type's overbooking allowance it is a 409 with `alternatives`.
+#[utoipa::path(
+    operation_id = "createReservation",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk", "integration"])),
+    request_body = CreateReservationRequest,
+    responses(
+        (status = 201, description = "Booked.", body = ReservationDto),
+        (status = 409, description = "Sold out (`no_availability`, with `alternatives`) or a duplicate channel reservation id.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reservations")]
+pub async fn create_reservation(
+    auth: Auth<roles::GuestWriters>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    body: ApiJson<CreateReservationRequest>,
+) -> ApiResult<HttpResponse> {
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let shared = state.get_ref().clone();
+    let r = state
+        .write(move |conn| book(conn, &shared, &actor, body.0, now))
+        .await?;
+    Ok(response(StatusCode::CREATED, r))
+}
+
+fn load(conn: &mut DbConnection, org: &str, id: &str) -> Result<Reservation, ApiError> {
+    reservations::find(conn, org, id)
+        .map_err(|e| or_not_found("reservation_not_found", "reservation")(e.into()))
+}
+
+/// Get a reservation.
+#[utoipa::path(
+    operation_id = "getReservation",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk", "marketing", "integration"])),
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, description = "The reservation.", body = ReservationDto))
+)]
+#[get("/reservations/{reservation_id}")]
+pub async fn get_reservation(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&path, "reservation_not_found", "reservation")?;
+    let org = auth.org_id.clone();
+    let r = state.read(move |conn| load(conn, &org, &id)).await?;
+    Ok(response(StatusCode::OK, r))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReservationListParams {
+    pub property_id: Option<String>,
+    pub guest_id: Option<String>,
+    pub status: Option<ReservationStatus>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    /// `created_at` (default) or `-created_at`.
+    pub sort: Option<String>,
+}
+
+/// List reservations.
+#[utoipa::path(
+    operation_id = "listReservations",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk", "marketing", "integration"])),
+    params(ReservationListParams),
+    responses((status = 200, description = "A page of reservations.", body = ListResponse<ReservationDto>))
+)]
+#[get("/reservations")]
+pub async fn list_reservations(
+    auth: Auth<roles::Any>,
+    state: web::Data<AppState>,
+    q: web::Query<ReservationListParams>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
+    let filter = ReservationFilter {
+        property_id: q.property_id,
+        guest_id: q.guest_id,
+        status: q.status,
+    };
+    let org = auth.org_id.clone();
+    let result = state
+        .read(move |conn| reservations::list(conn, &org, &filter, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_page(result, ReservationDto::from)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"special_requests": "Extra pillows"}))]
+pub struct UpdateReservationRequest {
+    #[serde(default)]
+    pub special_requests: Option<String>,
+    #[serde(default)]
+    pub guest_comments: Option<String>,
+}
+
+/// Change a reservation's requests and comments (merge patch, `If-Match`).
+#[utoipa::path(
+    operation_id = "updateReservation",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk", "integration"])),
+    params(("reservation_id" = String, Path, description = "Reservation id"), ("If-Match" = Option<String>, Header, description = "ETag from a previous read")),
+    request_body(content = UpdateReservationRequest, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "Updated; a revision is recorded.", body = ReservationDto))
+)]
+#[patch("/reservations/{reservation_id}")]
+pub async fn update_reservation(
+    auth: Auth<roles::GuestWriters>,
+    if_match: IfMatch,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<UpdateReservationRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&path, "reservation_not_found", "reservation")?;
+    let mut errors = Errors::new();
+    let special = body.0.special_requests.map(|t| {
+        errors
+            .check("special_requests", bounded_text(&t, 2000))
+            .flatten()
+    });
+    let comments = body.0.guest_comments.map(|t| {
+        errors
+            .check("guest_comments", bounded_text(&t, 2000))
+            .flatten()
+    });
+    errors.finish()?;
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let org = auth.org_id.clone();
+    let r = state
+        .write(move |conn| {
+            let current = load(conn, &org, &id)?;
+            let expected = if_match.check(current.version)?;
+            let mut next = current.clone();
+            let mut changed = Vec::new();
+            if let Some(s) = special.filter(|s| *s != current.special_requests) {
+                next.special_requests = s;
+                changed.push("special_requests");
+            }
+            if let Some(c) = comments.filter(|c| *c != current.guest_comments) {
+                next.guest_comments = c;
+                changed.push("guest_comments");
+            }
+            if changed.is_empty() {
+                return Ok(current);
+            }
+            next.version += 1;
+            next.updated_at = now;
+            reservations::update(conn, &next, expected)?;
+            reservations::insert_revision(
+                conn,
+                &org,
+                &revision(&actor, &next, "modified", &changed, now),
+            )?;
+            actor.record(
+                conn,
+                now,
+                "reservation.modified",
+                "reservation",
+                &next.id,
+                &changed,
+            )?;
+            Ok(next)
+        })
+        .await?;
+    Ok(response(StatusCode::OK, r))
+}
+
+/// The fee of cancelling `r` at `at`: each room stay under its own
+/// snapshotted policy.
+fn cancellation_fee(r: &Reservation, tz: chrono_tz::Tz, at: DateTime<Utc>) -> i64 {
+    r.rooms
+        .iter()
+        .map(|s| {
+            s.cancellation_policy.fee(
+                at,
+                s.arrival,
+                tz,
+                &nightly_amounts(s.amount, (s.departure - s.arrival).num_days()),
+            )
+        })
+        .sum()
+}
+
+fn property_zone(
+    conn: &mut DbConnection,
+    org: &str,
+    property_id: &str,
+) -> Result<chrono_tz::Tz, ApiError> {
+    let p = load_property(conn, org, property_id)?;
+    p.time_zone
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| ApiError::internal("stored time zone is invalid"))
+}
+
+fn transition(current: &Reservation, next: ReservationStatus) -> Result<(), ApiError> {
+    if current.status.can_become(next) {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "invalid_status_transition",
+            format!(
+                "A {:?} reservation cannot become {:?}.",
+                current.status, next
+            )
+            .to_lowercase(),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CancelParams {
+    /// Only show what cancelling now would cost; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancellationQuote {
+    pub reservation_id: String,
+    pub fee: Money,
+    /// Whether this was only a quote.
+    pub dry_run: bool,
+}
+
+/// Cancel a reservation; the fee follows each room's snapshotted policy
+/// and the cancellation time. `?dry_run=true` quotes it first.
+#[utoipa::path(
+    operation_id = "cancelReservation",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk", "integration"])),
+    params(("reservation_id" = String, Path, description = "Reservation id"), CancelParams),
+    responses(
+        (status = 200, description = "The fee; with `dry_run` nothing changed, otherwise the reservation is cancelled.", body = CancellationQuote),
+        (status = 409, description = "Not cancellable in its state.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reservations/{reservation_id}/cancel")]
+pub async fn cancel_reservation(
+    auth: Auth<roles::GuestWriters>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<CancelParams>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&path, "reservation_not_found", "reservation")?;
+    let dry_run = q.dry_run;
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let org = auth.org_id.clone();
+    let quote = state
+        .write(move |conn| {
+            let current = load(conn, &org, &id)?;
+            transition(&current, ReservationStatus::Cancelled)?;
+            let tz = property_zone(conn, &org, &current.property_id)?;
+            let fee = cancellation_fee(&current, tz, now);
+            if !dry_run {
+                let mut next = current.clone();
+                next.status = ReservationStatus::Cancelled;
+                next.cancellation_fee = Some(fee);
+                next.status_changed_at = Some(now);
+                next.rooms
+                    .iter_mut()
+                    .for_each(|s| s.holds_inventory = false);
+                next.version += 1;
+                next.updated_at = now;
+                reservations::update(conn, &next, current.version)?;
+                reservations::insert_revision(
+                    conn,
+                    &org,
+                    &revision(
+                        &actor,
+                        &next,
+                        "cancelled",
+                        &["status", "cancellation_fee"],
+                        now,
+                    ),
+                )?;
+                actor.record(
+                    conn,
+                    now,
+                    "reservation.cancelled",
+                    "reservation",
+                    &next.id,
+                    &["status"],
+                )?;
+            }
+            Ok(CancellationQuote {
+                reservation_id: current.id,
+                fee: Money {
+                    amount: fee,
+                    currency: current.currency,
+                },
+                dry_run,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(quote))
+}
+
+async fn change_status(
+    auth: &Auth<roles::Desk>,
+    request_id: RequestId,
+    state: &web::Data<AppState>,
+    raw_id: &str,
+    next_status: ReservationStatus,
+    compensation: Option<String>,
+    charges: Option<PostedCharges>,
+) -> ApiResult<Reservation> {
+    let id = path_id(raw_id, "reservation_not_found", "reservation")?;
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let org = auth.org_id.clone();
+    state
+        .write(move |conn| {
+            let current = load(conn, &org, &id)?;
+            transition(&current, next_status)?;
+            let tz = property_zone(conn, &org, &current.property_id)?;
+            let today = now.with_timezone(&tz).date_naive();
+            let arrival = current.rooms.iter().map(|s| s.arrival).min().unwrap_or(today);
+            let departure = current.rooms.iter().map(|s| s.departure).max().unwrap_or(today);
+            let mut next = current.clone();
+            next.status = next_status;
+            next.status_changed_at = Some(now);
+            next.version += 1;
+            next.updated_at = now;
+            let mut changed = vec!["status"];
+            let action = match next_status {
+                ReservationStatus::CheckedIn => {
+                    if today < arrival || today >= departure {
+                        return Err(ApiError::conflict("outside_stay_dates", "Check-in is possible from the arrival date until the night before departure (property time)."));
+                    }
+                    "checked_in"
+                }
+                ReservationStatus::NoShow => {
+                    if now < arrival_instant(arrival, tz) {
+                        return Err(ApiError::conflict("before_arrival", "A guest can be a no-show only once the arrival time has passed."));
+                    }
+                    next.cancellation_fee = Some(cancellation_fee(&current, tz, now));
+                    next.rooms.iter_mut().for_each(|s| s.holds_inventory = false);
+                    changed.push("cancellation_fee");
+                    "no_show"
+                }
+                ReservationStatus::Walked => {
+                    next.compensation = compensation;
+                    next.rooms.iter_mut().for_each(|s| s.holds_inventory = false);
+                    changed.push("compensation");
+                    "walked"
+                }
+                ReservationStatus::CheckedOut => {
+                    let charges = charges.unwrap_or_default();
+                    next.rooms.iter_mut().for_each(|s| s.holds_inventory = false);
+                    let nights = (departure - arrival).num_days();
+                    let stay = Stay {
+                        id: crm_domain::id::new_id().to_string(),
+                        org_id: org.clone(),
+                        guest_id: current.guest_id.clone(),
+                        reservation_id: current.id.clone(),
+                        property_id: current.property_id.clone(),
+                        channel: serde_json::to_value(current.channel).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                        arrival,
+                        departure,
+                        nights: i32::try_from(nights).unwrap_or(i32::MAX),
+                        currency: current.currency.clone(),
+                        room_revenue: charges.room,
+                        food_and_beverage_revenue: charges.food_and_beverage,
+                        other_revenue: charges.other,
+                        total_revenue: charges.total(),
+                        checked_out_at: now.naive_utc(),
+                    };
+                    reservations::record_stay(conn, &stay, now)?;
+                    actor.record(conn, now, "stay.checked_out", "guest", &current.guest_id, &["stays"])?;
+                    "checked_out"
+                }
+                _ => return Err(ApiError::internal("unsupported transition")),
+            };
+            reservations::update(conn, &next, current.version)?;
+            reservations::insert_revision(conn, &org, &revision(&actor, &next, action, &changed, now))?;
+            actor.record(conn, now, &format!("reservation.{action}"), "reservation", &next.id, &changed)?;
+            Ok(next)
+        })
+        .await
+}
+
+/// Check a guest in (from the arrival date, property time).
+#[utoipa::path(
+    operation_id = "checkIn",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk"])),
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, description = "Checked in.", body = ReservationDto))
+)]
+#[post("/reservations/{reservation_id}/check-in")]
+pub async fn check_in(
+    auth: Auth<roles::Desk>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let r = change_status(
+        &auth,
+        request_id,
+        &state,
+        &path,
+        ReservationStatus::CheckedIn,
+        None,
+        None,
+    )
+    .await?;
+    Ok(response(StatusCode::OK, r))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"charges": {"room": 91600, "food_and_beverage": 12800, "other": 0}}))]
+pub struct CheckOutRequest {
+    /// Charges posted during the stay, by category, in minor units.
+    #[serde(default)]
+    pub charges: PostedCharges,
+}
+
+/// Check a guest out: records the stay and updates the guest's statistics.
+#[utoipa::path(
+    operation_id = "checkOut",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk"])),
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    request_body = CheckOutRequest,
+    responses((status = 200, description = "Checked out.", body = ReservationDto))
+)]
+#[post("/reservations/{reservation_id}/check-out")]
+pub async fn check_out(
+    auth: Auth<roles::Desk>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<CheckOutRequest>,
+) -> ApiResult<HttpResponse> {
+    body.0
+        .charges
+        .validate()
+        .map_err(|e| ApiError::from(e.at("charges")))?;
+    let r = change_status(
+        &auth,
+        request_id,
+        &state,
+        &path,
+        ReservationStatus::CheckedOut,
+        None,
+        Some(body.0.charges),
+    )
+    .await?;
+    Ok(response(StatusCode::OK, r))
+}
+
+/// Mark a reservation a no-show (after the arrival time); the policy's fee
+/// is recorded.
+#[utoipa::path(
+    operation_id = "markNoShow",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk"])),
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, description = "No-show.", body = ReservationDto))
+)]
+#[post("/reservations/{reservation_id}/no-show")]
+pub async fn no_show(
+    auth: Auth<roles::Desk>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let r = change_status(
+        &auth,
+        request_id,
+        &state,
+        &path,
+        ReservationStatus::NoShow,
+        None,
+        None,
+    )
+    .await?;
+    Ok(response(StatusCode::OK, r))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"compensation": "Moved to Hotel Nikko for 2 nights at our cost, taxi paid, 500 CNY voucher"}))]
+pub struct WalkRequest {
+    /// What the guest was given.
+    pub compensation: String,
+}
+
+/// Walk a guest: moved to another hotel because of overbooking, with the
+/// compensation recorded.
+#[utoipa::path(
+    operation_id = "walkGuest",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk"])),
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    request_body = WalkRequest,
+    responses((status = 200, description = "Walked.", body = ReservationDto))
+)]
+#[post("/reservations/{reservation_id}/walk")]
+pub async fn walk(
+    auth: Auth<roles::Desk>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<WalkRequest>,
+) -> ApiResult<HttpResponse> {
+    let compensation = crm_domain::values::required_text(&body.0.compensation, 2000)
+        .map_err(|e| ApiError::from(e.at("compensation")))?;
+    let r = change_status(
+        &auth,
+        request_id,
+        &state,
+        &path,
+        ReservationStatus::Walked,
+        Some(compensation),
+        None,
+    )
+    .await?;
+    Ok(response(StatusCode::OK, r))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionDto {
+    pub id: String,
+    pub version: i32,
+    pub action: String,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub changed_fields: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every change of a reservation: who, when, what.
+#[utoipa::path(
+    operation_id = "listReservationRevisions",
+    tag = "reservations",
+    security(("bearer_auth" = ["admin", "manager", "front_desk", "integration"])),
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, description = "Revisions, oldest first.", body = ListResponse<RevisionDto>))
+)]
+#[get("/reservations/{reservation_id}/revisions")]
+pub async fn list_revisions(
+    auth: Auth<roles::GuestWriters>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&path, "reservation_not_found", "reservation")?;
+    let org = auth.org_id.clone();
+    let revs = state
+        .read(move |conn| {
+            load(conn, &org, &id)?;
+            Ok::<_, ApiError>(reservations::revisions(conn, &org, &id)?)
+        })
+        .await?;
+    let data = revs
+        .into_iter()
+        .map(|r| RevisionDto {
+            id: r.id,
+            version: r.version,
+            action: r.action,
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            changed_fields: r.changed_fields,
+            created_at: r.created_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ListResponse {
+        data,
+        next_cursor: None,
+    }))
+}

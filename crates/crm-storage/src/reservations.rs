@@ -1,0 +1,517 @@
+//! Reservations, their room stays, revisions, and the stays check-out
+//! produces with the guest statistics they feed.
+
+use crate::codec::{enum_from_db, enum_to_db};
+use crate::db::DbConnection;
+use crate::error::{StorageError, StorageResult};
+use crate::pagination::{paginate, Page, PageRequest};
+use crate::schema::{guest_stats, reservation_revisions, reservation_rooms, reservations, stays};
+use crate::time::{from_db, to_db};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use crm_domain::reservation::{CancellationPolicy, Channel, ReservationStatus};
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reservations)]
+struct ReservationRow {
+    id: String,
+    org_id: String,
+    property_id: String,
+    guest_id: String,
+    channel: String,
+    channel_reservation_id: Option<String>,
+    confirmation_number: String,
+    status: String,
+    special_requests: Option<String>,
+    guest_comments: Option<String>,
+    currency: String,
+    total_amount: i64,
+    cancellation_fee: Option<i64>,
+    compensation: Option<String>,
+    status_changed_at: Option<NaiveDateTime>,
+    version: i32,
+    created_by: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reservation_rooms)]
+struct RoomRow {
+    id: String,
+    org_id: String,
+    reservation_id: String,
+    property_id: String,
+    room_type_id: String,
+    rate_plan_id: String,
+    arrival: NaiveDate,
+    departure: NaiveDate,
+    adults: i32,
+    children_ages: String,
+    amount: i64,
+    cancellation_policy: String,
+    holds_inventory: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomStay {
+    pub id: String,
+    pub room_type_id: String,
+    pub rate_plan_id: String,
+    pub arrival: NaiveDate,
+    pub departure: NaiveDate,
+    pub adults: i32,
+    pub children_ages: Vec<u8>,
+    /// Minor units of the reservation's currency.
+    pub amount: i64,
+    /// The rate plan's policy when booked.
+    pub cancellation_policy: CancellationPolicy,
+    pub holds_inventory: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reservation {
+    pub id: String,
+    pub org_id: String,
+    pub property_id: String,
+    pub guest_id: String,
+    pub channel: Channel,
+    pub channel_reservation_id: Option<String>,
+    pub confirmation_number: String,
+    pub status: ReservationStatus,
+    pub special_requests: Option<String>,
+    pub guest_comments: Option<String>,
+    pub currency: String,
+    pub total_amount: i64,
+    pub cancellation_fee: Option<i64>,
+    /// What a walked guest was given (free text: hotel, transport, refund).
+    pub compensation: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub rooms: Vec<RoomStay>,
+}
+
+fn row_of(r: &Reservation) -> StorageResult<ReservationRow> {
+    Ok(ReservationRow {
+        id: r.id.clone(),
+        org_id: r.org_id.clone(),
+        property_id: r.property_id.clone(),
+        guest_id: r.guest_id.clone(),
+        channel: enum_to_db(&r.channel)?,
+        channel_reservation_id: r.channel_reservation_id.clone(),
+        confirmation_number: r.confirmation_number.clone(),
+        status: enum_to_db(&r.status)?,
+        special_requests: r.special_requests.clone(),
+        guest_comments: r.guest_comments.clone(),
+        currency: r.currency.clone(),
+        total_amount: r.total_amount,
+        cancellation_fee: r.cancellation_fee,
+        compensation: r.compensation.clone(),
+        status_changed_at: r.status_changed_at.map(to_db),
+        version: r.version,
+        created_by: r.created_by.clone(),
+        created_at: to_db(r.created_at),
+        updated_at: to_db(r.updated_at),
+    })
+}
+
+fn from_rows(r: ReservationRow, rooms: Vec<RoomRow>) -> StorageResult<Reservation> {
+    let rooms = rooms
+        .into_iter()
+        .map(|x| {
+            Ok(RoomStay {
+                children_ages: serde_json::from_str(&x.children_ages)?,
+                cancellation_policy: serde_json::from_str(&x.cancellation_policy)?,
+                id: x.id,
+                room_type_id: x.room_type_id,
+                rate_plan_id: x.rate_plan_id,
+                arrival: x.arrival,
+                departure: x.departure,
+                adults: x.adults,
+                amount: x.amount,
+                holds_inventory: x.holds_inventory,
+            })
+        })
+        .collect::<StorageResult<Vec<_>>>()?;
+    Ok(Reservation {
+        channel: enum_from_db(&r.channel)?,
+        status: enum_from_db(&r.status)?,
+        id: r.id,
+        org_id: r.org_id,
+        property_id: r.property_id,
+        guest_id: r.guest_id,
+        channel_reservation_id: r.channel_reservation_id,
+        confirmation_number: r.confirmation_number,
+        special_requests: r.special_requests,
+        guest_comments: r.guest_comments,
+        currency: r.currency,
+        total_amount: r.total_amount,
+        cancellation_fee: r.cancellation_fee,
+        compensation: r.compensation,
+        status_changed_at: r.status_changed_at.map(from_db),
+        version: r.version,
+        created_by: r.created_by,
+        created_at: from_db(r.created_at),
+        updated_at: from_db(r.updated_at),
+        rooms,
+    })
+}
+
+pub fn insert(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
+    diesel::insert_into(reservations::table)
+        .values(row_of(r)?)
+        .execute(conn)?;
+    for room in &r.rooms {
+        diesel::insert_into(reservation_rooms::table)
+            .values(RoomRow {
+                id: room.id.clone(),
+                org_id: r.org_id.clone(),
+                reservation_id: r.id.clone(),
+                property_id: r.property_id.clone(),
+                room_type_id: room.room_type_id.clone(),
+                rate_plan_id: room.rate_plan_id.clone(),
+                arrival: room.arrival,
+                departure: room.departure,
+                adults: room.adults,
+                children_ages: serde_json::to_string(&room.children_ages)?,
+                amount: room.amount,
+                cancellation_policy: serde_json::to_string(&room.cancellation_policy)?,
+                holds_inventory: room.holds_inventory,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn rooms_of(conn: &mut DbConnection, org_id: &str, ids: &[String]) -> StorageResult<Vec<RoomRow>> {
+    Ok(reservation_rooms::table
+        .filter(reservation_rooms::org_id.eq(org_id))
+        .filter(reservation_rooms::reservation_id.eq_any(ids))
+        .order(reservation_rooms::id.asc())
+        .select(RoomRow::as_select())
+        .load(conn)?)
+}
+
+fn assemble(
+    conn: &mut DbConnection,
+    org_id: &str,
+    rows: Vec<ReservationRow>,
+) -> StorageResult<Vec<Reservation>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut rooms = rooms_of(conn, org_id, &ids)?;
+    rows.into_iter()
+        .map(|r| {
+            let (mine, rest): (Vec<RoomRow>, Vec<RoomRow>) =
+                rooms.drain(..).partition(|x| x.reservation_id == r.id);
+            rooms = rest;
+            from_rows(r, mine)
+        })
+        .collect()
+}
+
+pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> StorageResult<Reservation> {
+    let row: ReservationRow = reservations::table
+        .filter(reservations::org_id.eq(org_id))
+        .filter(reservations::id.eq(id))
+        .select(ReservationRow::as_select())
+        .first(conn)?;
+    assemble(conn, org_id, vec![row])?
+        .pop()
+        .ok_or(StorageError::NotFound)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReservationFilter {
+    pub property_id: Option<String>,
+    pub guest_id: Option<String>,
+    pub status: Option<ReservationStatus>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &ReservationFilter,
+    page: &PageRequest,
+) -> StorageResult<Page<Reservation>> {
+    let mut query = reservations::table
+        .filter(reservations::org_id.eq(org_id.to_string()))
+        .select(ReservationRow::as_select())
+        .into_boxed();
+    if let Some(p) = &filter.property_id {
+        query = query.filter(reservations::property_id.eq(p.clone()));
+    }
+    if let Some(g) = &filter.guest_id {
+        query = query.filter(reservations::guest_id.eq(g.clone()));
+    }
+    if let Some(s) = &filter.status {
+        query = query.filter(reservations::status.eq(enum_to_db(s)?));
+    }
+    let rows: Vec<ReservationRow> = paginate!(query, reservations::id, page).load(conn)?;
+    let items = assemble(conn, org_id, rows)?;
+    Ok(Page::from_rows(items, page.limit, |r| r.id.clone()))
+}
+
+/// Writes the reservation's own fields and each room's inventory hold, if
+/// the stored version is still `expected_version`.
+pub fn update(
+    conn: &mut DbConnection,
+    r: &Reservation,
+    expected_version: i32,
+) -> StorageResult<()> {
+    let row = row_of(r)?;
+    let n = diesel::update(
+        reservations::table
+            .filter(reservations::org_id.eq(&r.org_id))
+            .filter(reservations::id.eq(&r.id))
+            .filter(reservations::version.eq(expected_version)),
+    )
+    .set((
+        reservations::status.eq(row.status),
+        reservations::special_requests.eq(row.special_requests),
+        reservations::guest_comments.eq(row.guest_comments),
+        reservations::total_amount.eq(row.total_amount),
+        reservations::cancellation_fee.eq(row.cancellation_fee),
+        reservations::compensation.eq(row.compensation),
+        reservations::status_changed_at.eq(row.status_changed_at),
+        reservations::version.eq(row.version),
+        reservations::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StorageError::VersionConflict);
+    }
+    for room in &r.rooms {
+        diesel::update(
+            reservation_rooms::table
+                .filter(reservation_rooms::org_id.eq(&r.org_id))
+                .filter(reservation_rooms::id.eq(&room.id)),
+        )
+        .set(reservation_rooms::holds_inventory.eq(room.holds_inventory))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub id: String,
+    pub reservation_id: String,
+    pub version: i32,
+    /// `created`, `cancelled`, `checked_in`…
+    pub action: String,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub changed_fields: Vec<String>,
+    pub raw_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn insert_revision(conn: &mut DbConnection, org_id: &str, rev: &Revision) -> StorageResult<()> {
+    diesel::insert_into(reservation_revisions::table)
+        .values((
+            reservation_revisions::id.eq(&rev.id),
+            reservation_revisions::org_id.eq(org_id),
+            reservation_revisions::reservation_id.eq(&rev.reservation_id),
+            reservation_revisions::version.eq(rev.version),
+            reservation_revisions::action.eq(&rev.action),
+            reservation_revisions::actor_kind.eq(&rev.actor_kind),
+            reservation_revisions::actor_id.eq(&rev.actor_id),
+            reservation_revisions::changed_fields.eq(serde_json::to_string(&rev.changed_fields)?),
+            reservation_revisions::raw_message.eq(&rev.raw_message),
+            reservation_revisions::created_at.eq(to_db(rev.created_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+type RevisionTuple = (
+    String,
+    String,
+    i32,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    NaiveDateTime,
+);
+
+pub fn revisions(
+    conn: &mut DbConnection,
+    org_id: &str,
+    reservation_id: &str,
+) -> StorageResult<Vec<Revision>> {
+    let rows: Vec<RevisionTuple> = reservation_revisions::table
+        .filter(reservation_revisions::org_id.eq(org_id))
+        .filter(reservation_revisions::reservation_id.eq(reservation_id))
+        .order(reservation_revisions::id.asc())
+        .select((
+            reservation_revisions::id,
+            reservation_revisions::reservation_id,
+            reservation_revisions::version,
+            reservation_revisions::action,
+            reservation_revisions::actor_kind,
+            reservation_revisions::actor_id,
+            reservation_revisions::changed_fields,
+            reservation_revisions::raw_message,
+            reservation_revisions::created_at,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                reservation_id,
+                version,
+                action,
+                actor_kind,
+                actor_id,
+                changed,
+                raw_message,
+                created_at,
+            )| {
+                Ok(Revision {
+                    id,
+                    reservation_id,
+                    version,
+                    action,
+                    actor_kind,
+                    actor_id,
+                    changed_fields: serde_json::from_str(&changed)?,
+                    raw_message,
+                    created_at: from_db(created_at),
+                })
+            },
+        )
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stays)]
+pub struct StayRow {
+    pub id: String,
+    pub org_id: String,
+    pub guest_id: String,
+    pub reservation_id: String,
+    pub property_id: String,
+    pub channel: String,
+    pub arrival: NaiveDate,
+    pub departure: NaiveDate,
+    pub nights: i32,
+    pub currency: String,
+    pub room_revenue: i64,
+    pub food_and_beverage_revenue: i64,
+    pub other_revenue: i64,
+    pub total_revenue: i64,
+    pub checked_out_at: NaiveDateTime,
+}
+
+/// A completed stay (入住记录).
+pub type Stay = StayRow;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GuestStats {
+    pub stays: i32,
+    pub nights: i32,
+    /// Lifetime spend per currency, minor units.
+    pub spend: BTreeMap<String, i64>,
+    /// Completed stays per channel.
+    pub channel_mix: BTreeMap<String, i32>,
+    pub first_stay_on: Option<NaiveDate>,
+    pub last_stay_on: Option<NaiveDate>,
+}
+
+pub fn guest_stats(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<GuestStats> {
+    let row: Option<(i32, i32, String, String, NaiveDate, NaiveDate)> = guest_stats::table
+        .filter(guest_stats::org_id.eq(org_id))
+        .filter(guest_stats::guest_id.eq(guest_id))
+        .select((
+            guest_stats::stays,
+            guest_stats::nights,
+            guest_stats::spend,
+            guest_stats::channel_mix,
+            guest_stats::first_stay_on,
+            guest_stats::last_stay_on,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        None => GuestStats::default(),
+        Some((stays, nights, spend, mix, first, last)) => GuestStats {
+            stays,
+            nights,
+            spend: serde_json::from_str(&spend)?,
+            channel_mix: serde_json::from_str(&mix)?,
+            first_stay_on: Some(first),
+            last_stay_on: Some(last),
+        },
+    })
+}
+
+/// Records a stay and folds it into the guest's statistics.
+pub fn record_stay(
+    conn: &mut DbConnection,
+    stay: &Stay,
+    now: DateTime<Utc>,
+) -> StorageResult<GuestStats> {
+    diesel::insert_into(stays::table)
+        .values(stay)
+        .execute(conn)?;
+    let mut s = guest_stats(conn, &stay.org_id, &stay.guest_id)?;
+    let existed = s.first_stay_on.is_some();
+    s.stays += 1;
+    s.nights += stay.nights;
+    *s.spend.entry(stay.currency.clone()).or_default() += stay.total_revenue;
+    *s.channel_mix.entry(stay.channel.clone()).or_default() += 1;
+    s.first_stay_on = Some(
+        s.first_stay_on
+            .map_or(stay.arrival, |f| f.min(stay.arrival)),
+    );
+    s.last_stay_on = Some(s.last_stay_on.map_or(stay.arrival, |l| l.max(stay.arrival)));
+    let values = (
+        guest_stats::stays.eq(s.stays),
+        guest_stats::nights.eq(s.nights),
+        guest_stats::spend.eq(serde_json::to_string(&s.spend)?),
+        guest_stats::channel_mix.eq(serde_json::to_string(&s.channel_mix)?),
+        guest_stats::first_stay_on.eq(s.first_stay_on.unwrap_or(stay.arrival)),
+        guest_stats::last_stay_on.eq(s.last_stay_on.unwrap_or(stay.arrival)),
+        guest_stats::updated_at.eq(to_db(now)),
+    );
+    if existed {
+        diesel::update(guest_stats::table.filter(guest_stats::guest_id.eq(&stay.guest_id)))
+            .set(values)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(guest_stats::table)
+            .values((
+                guest_stats::guest_id.eq(&stay.guest_id),
+                guest_stats::org_id.eq(&stay.org_id),
+                values,
+            ))
+            .execute(conn)?;
+    }
+    Ok(s)
+}
+
+pub fn stays_of_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    page: &PageRequest,
+) -> StorageResult<Page<Stay>> {
+    let query = stays::table
+        .filter(stays::org_id.eq(org_id.to_string()))
+        .filter(stays::guest_id.eq(guest_id.to_string()))
+        .select(StayRow::as_select())
+        .into_boxed();
+    let rows: Vec<StayRow> = paginate!(query, stays::id, page).load(conn)?;
+    Ok(Page::from_rows(rows, page.limit, |s| s.id.clone()))
+}
