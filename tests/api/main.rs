@@ -4,6 +4,7 @@
 
 mod api_quality;
 mod auth;
+mod channels;
 mod guests;
 mod identity_and_privacy;
 mod migrations;

@@ -3,20 +3,20 @@ use crm_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-fn shanghai_today() -> NaiveDate {
+pub fn shanghai_today() -> NaiveDate {
     Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
 }
 
-struct Hotel {
-    property_id: String,
+pub struct Hotel {
+    pub property_id: String,
 }
 
 /// A property in Shanghai with room types DLK (`dlk_rooms`, 10 %
 /// overbooking), TWN (5 rooms) and SUI (1 room), and rate plans BAR (free
 /// until 48 h, then the first night) and NRF (non-refundable).
-async fn hotel(app: &TestApp, dlk_rooms: i32) -> Hotel {
+pub async fn hotel(app: &TestApp, dlk_rooms: i32) -> Hotel {
     let p = app
         .post("/api/v1/properties", &app.admin_token, json!({"code": "SHA", "name": "Bund", "time_zone": "Asia/Shanghai", "currency": "CNY", "country": "CN"}))
         .await;
@@ -51,7 +51,7 @@ async fn hotel(app: &TestApp, dlk_rooms: i32) -> Hotel {
     Hotel { property_id }
 }
 
-fn booking(
+pub fn booking(
     h: &Hotel,
     room_type: &str,
     plan: &str,

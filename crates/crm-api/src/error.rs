@@ -62,6 +62,12 @@ impl ApiError {
         }
     }
 
+    /// The same error with a more specific code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
         self.extensions
             .get_or_insert_with(Default::default)

@@ -60,6 +60,9 @@ enum Command {
         org: String,
         #[arg(long)]
         name: String,
+        /// Channel codes it may push reservations as, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        channels: Vec<String>,
     },
     /// Generate synthetic guests (benchmarks and demos).
     SeedGuests {
@@ -159,7 +162,17 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
                 println!("temporary password (shown once): {secret}");
             }
         }
-        Command::CreateClient { org, name } => {
+        Command::CreateClient {
+            org,
+            name,
+            channels,
+        } => {
+            let grants = crm_domain::channel::ClientGrants {
+                channels,
+                property_ids: None,
+            }
+            .normalised()
+            .map_err(|_| "invalid --channels".to_string())?;
             let secret = crm_api::crypto::random_token(32);
             let client = api_clients::ApiClient {
                 id: crm_domain::id::new_id().to_string(),
@@ -167,6 +180,7 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
                 name: name.trim().to_string(),
                 secret_hash: password::hash(&secret).map_err(|e| e.to_string())?,
                 role: Role::Integration,
+                grants,
                 disabled_at: None,
                 version: 1,
                 created_at: now,

@@ -50,6 +50,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(clients::disable_client)
             .service(clients::enable_client)
             .service(clients::rotate_client_secret)
+            .service(clients::set_client_grants)
             .service(guests::create_guest)
             .service(guests::list_guests)
             .service(guests::get_guest)
@@ -84,7 +85,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(reservations::walk)
             .service(reservations::list_revisions)
             .service(stays::list_guest_stays)
-            .service(stays::get_stay_statistics),
+            .service(stays::get_stay_statistics)
+            .service(channels::push_reservation),
     );
 }
 

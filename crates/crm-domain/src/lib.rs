@@ -5,6 +5,7 @@
 //! `PhoneE164`, `CountryCode`, …) are built by parsing, so the layers above
 //! never carry unchecked strings.
 
+pub mod channel;
 pub mod clock;
 pub mod consent;
 pub mod error;

@@ -7,6 +7,7 @@ use crate::pagination::{paginate, Page, PageRequest};
 use crate::schema::api_clients;
 use crate::time::{from_db, to_db};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use crm_domain::channel::ClientGrants;
 use crm_domain::role::Role;
 use diesel::prelude::*;
 
@@ -18,6 +19,7 @@ struct ClientRow {
     name: String,
     secret_hash: String,
     role: String,
+    grants: String,
     disabled_at: Option<NaiveDateTime>,
     version: i32,
     created_at: NaiveDateTime,
@@ -32,6 +34,7 @@ pub struct ApiClient {
     pub name: String,
     pub secret_hash: String,
     pub role: Role,
+    pub grants: ClientGrants,
     pub disabled_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -43,6 +46,7 @@ impl TryFrom<ClientRow> for ApiClient {
     fn try_from(r: ClientRow) -> StorageResult<Self> {
         Ok(ApiClient {
             role: r.role.parse().map_err(StorageError::Corrupt)?,
+            grants: serde_json::from_str(&r.grants)?,
             id: r.id,
             org_id: r.org_id,
             name: r.name,
@@ -63,6 +67,7 @@ pub fn insert(conn: &mut DbConnection, client: &ApiClient) -> StorageResult<()> 
             name: client.name.clone(),
             secret_hash: client.secret_hash.clone(),
             role: client.role.as_str().to_string(),
+            grants: serde_json::to_string(&client.grants)?,
             disabled_at: client.disabled_at.map(to_db),
             version: client.version,
             created_at: to_db(client.created_at),
@@ -124,6 +129,7 @@ pub fn update(
     .set((
         api_clients::name.eq(&client.name),
         api_clients::secret_hash.eq(&client.secret_hash),
+        api_clients::grants.eq(serde_json::to_string(&client.grants)?),
         api_clients::disabled_at.eq(client.disabled_at.map(to_db)),
         api_clients::version.eq(client.version),
         api_clients::updated_at.eq(to_db(client.updated_at)),

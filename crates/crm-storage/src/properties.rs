@@ -146,3 +146,19 @@ pub fn update(
     }
     Ok(())
 }
+
+/// By the code OTAs and the PMS know it by.
+pub fn find_by_code(
+    conn: &mut DbConnection,
+    org_id: &str,
+    code: &str,
+) -> StorageResult<Option<Property>> {
+    properties::table
+        .filter(properties::org_id.eq(org_id))
+        .filter(properties::code.eq(code))
+        .select(PropertyRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Property::try_from)
+        .transpose()
+}

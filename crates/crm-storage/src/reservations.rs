@@ -5,7 +5,9 @@ use crate::codec::{enum_from_db, enum_to_db};
 use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
 use crate::pagination::{paginate, Page, PageRequest};
-use crate::schema::{guest_stats, reservation_revisions, reservation_rooms, reservations, stays};
+use crate::schema::{
+    channel_messages, guest_stats, reservation_revisions, reservation_rooms, reservations, stays,
+};
 use crate::time::{from_db, to_db};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crm_domain::reservation::{CancellationPolicy, Channel, ReservationStatus};
@@ -20,7 +22,9 @@ struct ReservationRow {
     property_id: String,
     guest_id: String,
     channel: String,
+    channel_code: String,
     channel_reservation_id: Option<String>,
+    channel_last_modified: Option<NaiveDateTime>,
     confirmation_number: String,
     status: String,
     special_requests: Option<String>,
@@ -77,7 +81,11 @@ pub struct Reservation {
     pub property_id: String,
     pub guest_id: String,
     pub channel: Channel,
+    /// `phone`, `ota`… for direct bookings; the pushing channel's code.
+    pub channel_code: String,
     pub channel_reservation_id: Option<String>,
+    /// Last-modified time of the channel message applied last.
+    pub channel_last_modified: Option<DateTime<Utc>>,
     pub confirmation_number: String,
     pub status: ReservationStatus,
     pub special_requests: Option<String>,
@@ -102,7 +110,9 @@ fn row_of(r: &Reservation) -> StorageResult<ReservationRow> {
         property_id: r.property_id.clone(),
         guest_id: r.guest_id.clone(),
         channel: enum_to_db(&r.channel)?,
+        channel_code: r.channel_code.clone(),
         channel_reservation_id: r.channel_reservation_id.clone(),
+        channel_last_modified: r.channel_last_modified.map(to_db),
         confirmation_number: r.confirmation_number.clone(),
         status: enum_to_db(&r.status)?,
         special_requests: r.special_requests.clone(),
@@ -144,7 +154,9 @@ fn from_rows(r: ReservationRow, rooms: Vec<RoomRow>) -> StorageResult<Reservatio
         org_id: r.org_id,
         property_id: r.property_id,
         guest_id: r.guest_id,
+        channel_code: r.channel_code,
         channel_reservation_id: r.channel_reservation_id,
+        channel_last_modified: r.channel_last_modified.map(from_db),
         confirmation_number: r.confirmation_number,
         special_requests: r.special_requests,
         guest_comments: r.guest_comments,
@@ -165,6 +177,10 @@ pub fn insert(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
     diesel::insert_into(reservations::table)
         .values(row_of(r)?)
         .execute(conn)?;
+    insert_rooms(conn, r)
+}
+
+fn insert_rooms(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
     for room in &r.rooms {
         diesel::insert_into(reservation_rooms::table)
             .values(RoomRow {
@@ -270,6 +286,8 @@ pub fn update(
             .filter(reservations::version.eq(expected_version)),
     )
     .set((
+        reservations::guest_id.eq(row.guest_id),
+        reservations::channel_last_modified.eq(row.channel_last_modified),
         reservations::status.eq(row.status),
         reservations::special_requests.eq(row.special_requests),
         reservations::guest_comments.eq(row.guest_comments),
@@ -284,16 +302,14 @@ pub fn update(
     if n == 0 {
         return Err(StorageError::VersionConflict);
     }
-    for room in &r.rooms {
-        diesel::update(
-            reservation_rooms::table
-                .filter(reservation_rooms::org_id.eq(&r.org_id))
-                .filter(reservation_rooms::id.eq(&room.id)),
-        )
-        .set(reservation_rooms::holds_inventory.eq(room.holds_inventory))
-        .execute(conn)?;
-    }
-    Ok(())
+    // Rooms are rewritten whole: a modification may change any of them.
+    diesel::delete(
+        reservation_rooms::table
+            .filter(reservation_rooms::org_id.eq(&r.org_id))
+            .filter(reservation_rooms::reservation_id.eq(&r.id)),
+    )
+    .execute(conn)?;
+    insert_rooms(conn, r)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -514,4 +530,182 @@ pub fn stays_of_guest(
         .into_boxed();
     let rows: Vec<StayRow> = paginate!(query, stays::id, page).load(conn)?;
     Ok(Page::from_rows(rows, page.limit, |s| s.id.clone()))
+}
+
+/// The reservation a channel knows by `channel_reservation_id`.
+pub fn find_by_channel_key(
+    conn: &mut DbConnection,
+    org_id: &str,
+    channel_code: &str,
+    channel_reservation_id: &str,
+) -> StorageResult<Option<Reservation>> {
+    let row: Option<ReservationRow> = reservations::table
+        .filter(reservations::org_id.eq(org_id))
+        .filter(reservations::channel_code.eq(channel_code))
+        .filter(reservations::channel_reservation_id.eq(channel_reservation_id))
+        .select(ReservationRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(r) => Ok(assemble(conn, org_id, vec![r])?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// One push from a channel, kept after card data was removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelMessage {
+    pub id: String,
+    pub org_id: String,
+    pub channel_code: String,
+    pub channel_reservation_id: String,
+    /// `create`, `modify` or `cancel`.
+    pub action: String,
+    pub last_modified: DateTime<Utc>,
+    pub message_hash: String,
+    /// What hotel-crm did with it: `created`, `modified`, `cancelled`,
+    /// `stale`, `cancel_remembered`, `already_cancelled`.
+    pub outcome: String,
+    pub reservation_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+type MessageTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    String,
+    String,
+    Option<String>,
+    NaiveDateTime,
+);
+
+fn message_from(t: MessageTuple) -> ChannelMessage {
+    let (
+        id,
+        org_id,
+        channel_code,
+        channel_reservation_id,
+        action,
+        last_modified,
+        message_hash,
+        outcome,
+        reservation_id,
+        created_at,
+    ) = t;
+    ChannelMessage {
+        id,
+        org_id,
+        channel_code,
+        channel_reservation_id,
+        action,
+        last_modified: from_db(last_modified),
+        message_hash,
+        outcome,
+        reservation_id,
+        created_at: from_db(created_at),
+    }
+}
+
+macro_rules! message_columns {
+    () => {
+        (
+            channel_messages::id,
+            channel_messages::org_id,
+            channel_messages::channel_code,
+            channel_messages::channel_reservation_id,
+            channel_messages::action,
+            channel_messages::last_modified,
+            channel_messages::message_hash,
+            channel_messages::outcome,
+            channel_messages::reservation_id,
+            channel_messages::created_at,
+        )
+    };
+}
+
+pub fn find_message_by_hash(
+    conn: &mut DbConnection,
+    org_id: &str,
+    channel_code: &str,
+    hash: &str,
+) -> StorageResult<Option<ChannelMessage>> {
+    let t: Option<MessageTuple> = channel_messages::table
+        .filter(channel_messages::org_id.eq(org_id))
+        .filter(channel_messages::channel_code.eq(channel_code))
+        .filter(channel_messages::message_hash.eq(hash))
+        .select(message_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(t.map(message_from))
+}
+
+/// The newest cancel received for a channel reservation, if any.
+pub fn latest_cancel(
+    conn: &mut DbConnection,
+    org_id: &str,
+    channel_code: &str,
+    channel_reservation_id: &str,
+) -> StorageResult<Option<ChannelMessage>> {
+    let t: Option<MessageTuple> = channel_messages::table
+        .filter(channel_messages::org_id.eq(org_id))
+        .filter(channel_messages::channel_code.eq(channel_code))
+        .filter(channel_messages::channel_reservation_id.eq(channel_reservation_id))
+        .filter(channel_messages::action.eq("cancel"))
+        .order(channel_messages::last_modified.desc())
+        .select(message_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(t.map(message_from))
+}
+
+pub fn insert_message(conn: &mut DbConnection, m: &ChannelMessage) -> StorageResult<()> {
+    diesel::insert_into(channel_messages::table)
+        .values((
+            channel_messages::id.eq(&m.id),
+            channel_messages::org_id.eq(&m.org_id),
+            channel_messages::channel_code.eq(&m.channel_code),
+            channel_messages::channel_reservation_id.eq(&m.channel_reservation_id),
+            channel_messages::action.eq(&m.action),
+            channel_messages::last_modified.eq(to_db(m.last_modified)),
+            channel_messages::message_hash.eq(&m.message_hash),
+            channel_messages::outcome.eq(&m.outcome),
+            channel_messages::reservation_id.eq(&m.reservation_id),
+            channel_messages::created_at.eq(to_db(m.created_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Erasure: clears the free text and raw channel messages of a guest's
+/// reservations, which can hold personal data; amounts, dates and statuses
+/// stay for the hotel's figures.
+pub fn scrub_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<()> {
+    let ids: Vec<String> = reservations::table
+        .filter(reservations::org_id.eq(org_id))
+        .filter(reservations::guest_id.eq(guest_id))
+        .select(reservations::id)
+        .load(conn)?;
+    diesel::update(
+        reservations::table
+            .filter(reservations::org_id.eq(org_id))
+            .filter(reservations::id.eq_any(&ids)),
+    )
+    .set((
+        reservations::special_requests.eq(None::<String>),
+        reservations::guest_comments.eq(None::<String>),
+        reservations::compensation.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    diesel::update(
+        reservation_revisions::table
+            .filter(reservation_revisions::org_id.eq(org_id))
+            .filter(reservation_revisions::reservation_id.eq_any(&ids)),
+    )
+    .set(reservation_revisions::raw_message.eq(None::<String>))
+    .execute(conn)?;
+    Ok(())
 }

@@ -50,6 +50,7 @@ diesel::table! {
         name -> Text,
         secret_hash -> Text,
         role -> Text,
+        grants -> Text,
         disabled_at -> Nullable<Timestamp>,
         version -> Integer,
         created_at -> Timestamp,
@@ -226,7 +227,9 @@ diesel::table! {
         property_id -> Text,
         guest_id -> Text,
         channel -> Text,
+        channel_code -> Text,
         channel_reservation_id -> Nullable<Text>,
+        channel_last_modified -> Nullable<Timestamp>,
         confirmation_number -> Text,
         status -> Text,
         special_requests -> Nullable<Text>,
@@ -272,6 +275,21 @@ diesel::table! {
         actor_id -> Nullable<Text>,
         changed_fields -> Text,
         raw_message -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    channel_messages (id) {
+        id -> Text,
+        org_id -> Text,
+        channel_code -> Text,
+        channel_reservation_id -> Text,
+        action -> Text,
+        last_modified -> Timestamp,
+        message_hash -> Text,
+        outcome -> Text,
+        reservation_id -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -335,4 +353,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reservation_revisions,
     stays,
     guest_stats,
+    channel_messages,
 );

@@ -46,6 +46,9 @@ CREATE TABLE api_clients (
     name        TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     role        TEXT NOT NULL,
+    -- JSON: {"channels": ["ctrip"], "property_ids": null | ["…"]}; what the
+    -- client may push reservations for.
+    grants      TEXT NOT NULL,
     disabled_at TIMESTAMP,
     version     INTEGER NOT NULL,
     created_at  TIMESTAMP NOT NULL,

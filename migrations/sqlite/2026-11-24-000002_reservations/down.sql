@@ -1,5 +1,6 @@
 DROP TABLE guest_stats;
 DROP TABLE stays;
+DROP TABLE channel_messages;
 DROP TABLE reservation_revisions;
 DROP TABLE reservation_rooms;
 DROP TABLE reservations;

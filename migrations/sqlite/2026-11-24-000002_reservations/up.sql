@@ -48,7 +48,12 @@ CREATE TABLE reservations (
     property_id             TEXT NOT NULL REFERENCES properties (id),
     guest_id                TEXT NOT NULL REFERENCES guests (id),
     channel                 TEXT NOT NULL,
+    -- Who sent it: the channel (`phone`, `ota`…) for direct bookings, the
+    -- pushing channel manager's code (`ctrip`, `booking`…) otherwise.
+    channel_code            TEXT NOT NULL,
     channel_reservation_id  TEXT,
+    -- The channel's last-modified time of the message applied last.
+    channel_last_modified   TIMESTAMP,
     confirmation_number     TEXT NOT NULL,
     status                  TEXT NOT NULL,
     special_requests        TEXT,
@@ -62,7 +67,7 @@ CREATE TABLE reservations (
     created_by              TEXT NOT NULL,
     created_at              TIMESTAMP NOT NULL,
     updated_at              TIMESTAMP NOT NULL,
-    UNIQUE (org_id, channel, channel_reservation_id),
+    UNIQUE (org_id, channel_code, channel_reservation_id),
     UNIQUE (org_id, confirmation_number)
 );
 CREATE INDEX reservations_org ON reservations (org_id, id);
@@ -100,6 +105,24 @@ CREATE TABLE reservation_revisions (
     created_at     TIMESTAMP NOT NULL
 );
 CREATE INDEX reservation_revisions_reservation ON reservation_revisions (org_id, reservation_id, id);
+
+-- Every channel push, kept (card data removed) so an identical repeat
+-- answers like the first and a cancel that arrives before its booking is
+-- remembered.
+CREATE TABLE channel_messages (
+    id                     TEXT PRIMARY KEY,
+    org_id                 TEXT NOT NULL REFERENCES organizations (id),
+    channel_code           TEXT NOT NULL,
+    channel_reservation_id TEXT NOT NULL,
+    action                 TEXT NOT NULL,
+    last_modified          TIMESTAMP NOT NULL,
+    message_hash           TEXT NOT NULL,
+    outcome                TEXT NOT NULL,
+    reservation_id         TEXT,
+    created_at             TIMESTAMP NOT NULL,
+    UNIQUE (org_id, channel_code, message_hash)
+);
+CREATE INDEX channel_messages_key ON channel_messages (org_id, channel_code, channel_reservation_id, id);
 
 CREATE TABLE stays (
     id                     TEXT PRIMARY KEY,

@@ -66,6 +66,8 @@ pub mod roles {
         Desk => [Admin, Manager, FrontDesk];
         /// Those who create and correct guest profiles, PMS/OTA included.
         GuestWriters => [Admin, Manager, FrontDesk, Integration];
+        /// Channel managers and PMS pushing reservations, and their admins.
+        ChannelPushers => [Admin, Manager, Integration];
     }
 }
 

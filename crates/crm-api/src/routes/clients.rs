@@ -7,8 +7,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{etag_for, ApiJson, ListResponse, PageParams, PageQuery, RequestId};
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
-use actix_web::{get, http::header, http::StatusCode, post, web, HttpResponse};
+use actix_web::{get, http::header, http::StatusCode, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
+use crm_domain::channel::ClientGrants;
 use crm_domain::role::Role;
 use crm_domain::values::required_text;
 use crm_storage::api_clients::{self, ApiClient};
@@ -28,6 +29,8 @@ pub struct ClientDto {
     pub client_id: String,
     pub name: String,
     pub role: Role,
+    /// Channels and properties the client may push reservations for.
+    pub grants: ClientGrants,
     pub disabled: bool,
     pub disabled_at: Option<DateTime<Utc>>,
     pub version: i32,
@@ -45,6 +48,7 @@ impl From<ApiClient> for ClientDto {
             id: c.id,
             name: c.name,
             role: c.role,
+            grants: c.grants,
             disabled: c.disabled_at.is_some(),
             disabled_at: c.disabled_at,
             version: c.version,
@@ -67,9 +71,12 @@ fn client_response(status: StatusCode, dto: ClientDto) -> HttpResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Ctrip channel manager"}))]
+#[schema(example = json!({"name": "Ctrip channel manager", "grants": {"channels": ["ctrip"], "property_ids": null}}))]
 pub struct CreateClientRequest {
     pub name: String,
+    /// Default: no channel (the client can read, not push reservations).
+    #[serde(default)]
+    pub grants: ClientGrants,
 }
 
 /// Create an integration client. Its secret is in the response, once.
@@ -87,7 +94,11 @@ pub async fn create_client(
     state: web::Data<AppState>,
     body: ApiJson<CreateClientRequest>,
 ) -> ApiResult<HttpResponse> {
-    let name = required_text(&body.0.name, 100).map_err(|e| ApiError::from(e.at("name")))?;
+    let CreateClientRequest { name, grants } = body.0;
+    let name = required_text(&name, 100).map_err(|e| ApiError::from(e.at("name")))?;
+    let grants = grants
+        .normalised()
+        .map_err(|e| ApiError::from(e.at("grants")))?;
     let secret = random_token(32);
     let to_hash = secret.clone();
     let hash = web::block(move || password::hash(&to_hash))
@@ -100,6 +111,7 @@ pub async fn create_client(
         name,
         secret_hash: hash,
         role: Role::Integration,
+        grants,
         disabled_at: None,
         version: 1,
         created_at: now,
@@ -300,4 +312,70 @@ pub async fn rotate_client_secret(
         ClientChange::RotateSecret(random_token(32)),
     )
     .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channels": ["ctrip", "meituan"], "property_ids": ["019ab1c2-0000-7000-8000-0000000000b1"]}))]
+pub struct GrantsRequest {
+    pub channels: Vec<String>,
+    /// `null`: every property.
+    #[serde(default)]
+    pub property_ids: Option<Vec<String>>,
+}
+
+/// Replace what a client may push reservations for.
+#[utoipa::path(
+    operation_id = "setClientGrants",
+    tag = "clients",
+    security(("bearer_auth" = ["admin"])),
+    params(("client_id" = String, Path, description = "Client id")),
+    request_body = GrantsRequest,
+    responses((status = 200, description = "Updated.", body = ClientDto))
+)]
+#[put("/clients/{client_id}/grants")]
+pub async fn set_client_grants(
+    auth: Auth<roles::Admin>,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<GrantsRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&path, "client_not_found", "client")?;
+    let GrantsRequest {
+        channels,
+        property_ids,
+    } = body.0;
+    let grants = ClientGrants {
+        channels,
+        property_ids,
+    }
+    .normalised()
+    .map_err(ApiError::from)?;
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id);
+    let org = auth.org_id.clone();
+    let client = state
+        .write(move |conn| {
+            let current = api_clients::find(conn, &org, &id)
+                .map_err(|e| or_not_found("client_not_found", "client")(e.into()))?;
+            let next = ApiClient {
+                grants,
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
+            api_clients::update(conn, &next, current.version)?;
+            actor.record(
+                conn,
+                now,
+                "client.grants_changed",
+                "client",
+                &next.id,
+                &["grants"],
+            )?;
+            Ok(next)
+        })
+        .await?;
+    Ok(client_response(StatusCode::OK, client.into()))
 }

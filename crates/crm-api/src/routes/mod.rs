@@ -1,5 +1,6 @@
 pub mod audit_events;
 pub mod auth;
+pub mod channels;
 pub mod clients;
 pub mod consents;
 pub mod guests;

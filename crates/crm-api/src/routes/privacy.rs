@@ -10,6 +10,8 @@ use crate::routes::consents::ConsentDto;
 use crate::routes::guests::{guest_response, load_guest, GuestDto};
 use crate::routes::identity_documents::{masked_dto, IdentityDocumentDto};
 use crate::routes::path_id;
+use crate::routes::reservations::ReservationDto;
+use crate::routes::stays::StayDto;
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -17,6 +19,7 @@ use crm_storage::audit::{self, AuditFilter};
 use crm_storage::guests::{self, Guest};
 use crm_storage::identity_documents;
 use crm_storage::pagination::{PageRequest, SortOrder};
+use crm_storage::reservations::{self, ReservationFilter};
 use crm_storage::{consents, consents::ConsentRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,6 +35,8 @@ pub struct GuestExport {
     pub consents: Vec<ConsentDto>,
     /// Who read or changed this profile.
     pub audit_events: Vec<AuditEventDto>,
+    pub reservations: Vec<ReservationDto>,
+    pub stays: Vec<StayDto>,
 }
 
 /// Export everything held on a guest (data subject access request).
@@ -54,7 +59,7 @@ pub async fn export_guest(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let org = auth.org_id.clone();
-    let (guest, docs, consent_records, events) = state
+    let (guest, docs, consent_records, events, bookings, stays) = state
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
@@ -78,8 +83,40 @@ pub async fn export_guest(
                 });
                 events.extend(got.items);
             }
+            let mut bookings = Vec::new();
+            let mut page = Some(PageRequest {
+                limit: 200,
+                after: None,
+                order: SortOrder::OldestFirst,
+            });
+            let filter = ReservationFilter {
+                guest_id: Some(guest_id.clone()),
+                ..ReservationFilter::default()
+            };
+            while let Some(p) = page {
+                let got = reservations::list(conn, &org, &filter, &p)?;
+                page = got.next_after.clone().map(|after| PageRequest {
+                    after: Some(after),
+                    ..p.clone()
+                });
+                bookings.extend(got.items);
+            }
+            let mut stays = Vec::new();
+            let mut page = Some(PageRequest {
+                limit: 200,
+                after: None,
+                order: SortOrder::OldestFirst,
+            });
+            while let Some(p) = page {
+                let got = reservations::stays_of_guest(conn, &org, &guest_id, &p)?;
+                page = got.next_after.clone().map(|after| PageRequest {
+                    after: Some(after),
+                    ..p.clone()
+                });
+                stays.extend(got.items);
+            }
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
-            Ok((guest, docs, consent_records, events))
+            Ok((guest, docs, consent_records, events, bookings, stays))
         })
         .await?;
     let mut identity = Vec::new();
@@ -98,6 +135,8 @@ pub async fn export_guest(
         identity_documents: identity,
         consents: consent_records.into_iter().map(ConsentDto::from).collect(),
         audit_events: events.into_iter().map(AuditEventDto::from).collect(),
+        reservations: bookings.into_iter().map(ReservationDto::from).collect(),
+        stays: stays.into_iter().map(StayDto::from).collect(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -113,7 +152,9 @@ pub async fn export_guest(
 /// Names, contacts, birthday, address, notes, preferences, tags, identity
 /// documents and the blacklist entry are removed; the profile id, its
 /// nationality and timestamps stay so statistics still add up. Consent
-/// records (which hold no personal data) stay as proof.
+/// records (which hold no personal data) stay as proof; reservations and
+/// stays stay for the hotel's figures, their free-text requests and
+/// comments cleared.
 #[utoipa::path(
     operation_id = "eraseGuest",
     tag = "privacy",
@@ -154,8 +195,10 @@ pub async fn erase_guest(
             };
             guests::update(conn, &next, current.version)?;
             identity_documents::delete_all_for_guest(conn, &org, &guest_id)?;
+            reservations::scrub_guest(conn, &org, &guest_id)?;
             let mut fields = current.profile.changed_fields(&next.profile);
             fields.push("identity_documents");
+            fields.push("reservation_texts");
             actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
             Ok(next)
         })

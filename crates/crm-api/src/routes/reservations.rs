@@ -22,7 +22,7 @@ use crm_domain::values::{bounded_text, CountryCode};
 use crm_domain::{Errors, FieldError};
 use crm_storage::guests::{self, Guest};
 use crm_storage::identity_documents::{self, IdentityDocument};
-use crm_storage::inventory::{self, RoomType};
+use crm_storage::inventory::{self, RatePlan, RoomType};
 use crm_storage::reservations::{self, Reservation, ReservationFilter, Revision, RoomStay, Stay};
 use crm_storage::{DbConnection, StorageError};
 use serde::{Deserialize, Serialize};
@@ -311,54 +311,16 @@ fn resolve_guest(
     Ok(guest)
 }
 
-/// Books a reservation inside the caller's transaction: validates the room
-/// stays, checks and holds inventory, resolves the guest.
-fn book(
-    conn: &mut DbConnection,
-    state: &AppState,
-    actor: &Actor,
-    req: CreateReservationRequest,
-    now: DateTime<Utc>,
-) -> Result<Reservation, ApiError> {
-    let org = actor.principal.org_id.clone();
-    let property_id = uuid::Uuid::parse_str(&req.property_id)
-        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
-        .to_string();
-    let property = load_property(conn, &org, &property_id)
-        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?;
-    let mut errors = Errors::new();
-    if req.rooms.is_empty() || req.rooms.len() > 10 {
-        errors.push(FieldError::new(
-            "rooms",
-            "out_of_range",
-            "1 to 10 room stays",
-        ));
-    }
-    let special_requests = req.special_requests.and_then(|t| {
-        errors
-            .check("special_requests", bounded_text(&t, 2000))
-            .flatten()
-    });
-    let guest_comments = req.guest_comments.and_then(|t| {
-        errors
-            .check("guest_comments", bounded_text(&t, 2000))
-            .flatten()
-    });
-    let channel_reservation_id = req.channel_reservation_id.and_then(|t| {
-        errors
-            .check("channel_reservation_id", bounded_text(&t, 100))
-            .flatten()
-    });
-    let confirmation = match req.confirmation_number {
-        Some(c) => errors
-            .check("confirmation_number", bounded_text(&c, 50))
-            .flatten(),
-        None => None,
-    };
-    let types = inventory::room_types_of(conn, &org, &property_id)?;
-    let plans = inventory::rate_plans_of(conn, &org, &property_id)?;
+/// Validates room stay inputs against the property's room types and rate
+/// plans, collecting errors.
+fn parse_room_stays(
+    inputs: &[RoomStayInput],
+    types: &[RoomType],
+    plans: &[RatePlan],
+    errors: &mut Errors,
+) -> Vec<(RoomType, RoomStay)> {
     let mut rooms: Vec<(RoomType, RoomStay)> = Vec::new();
-    for (i, r) in req.rooms.iter().enumerate() {
+    for (i, r) in inputs.iter().enumerate() {
         let at = |f: &str| format!("rooms[{i}].{f}");
         let dates = errors.check(
             &format!("rooms[{i}]"),
@@ -430,8 +392,21 @@ fn book(
             ));
         }
     }
-    errors.finish()?;
+    rooms
+}
 
+/// Locks the room types in a fixed order and checks every night against
+/// what is held. With `enforce`, a full night is a 409 with alternatives;
+/// without, a warning.
+fn hold_rooms(
+    conn: &mut DbConnection,
+    org: &str,
+    types: &[RoomType],
+    rooms: &[(RoomType, RoomStay)],
+    enforce: bool,
+) -> Result<Vec<Warning>, ApiError> {
+    let org = org.to_string();
+    let mut warnings = Vec::new();
     // Lock the room types in a fixed order, then count what is held.
     let mut type_ids: Vec<String> = rooms.iter().map(|(t, _)| t.id.clone()).collect();
     type_ids.sort();
@@ -466,19 +441,100 @@ fn book(
             let alts = alternatives(
                 conn,
                 &org,
-                &types,
+                types,
                 t,
                 stay.arrival,
                 stay.departure,
                 guests_count,
             )?;
-            return Err(ApiError::conflict(
-                "no_availability",
-                format!("Room type {} is sold out (overbooking allowance included) for some of these nights.", t.code),
-            )
-            .with_extension("alternatives", serde_json::to_value(alts).unwrap_or_default()));
+            let message = format!("Room type {} is sold out (overbooking allowance included) for some of these nights.", t.code);
+            if enforce {
+                return Err(
+                    ApiError::conflict("no_availability", message).with_extension(
+                        "alternatives",
+                        serde_json::to_value(alts).unwrap_or_default(),
+                    ),
+                );
+            }
+            // A channel's booking is already sold: keep it, and say so.
+            warnings.push(Warning {
+                code: "overbooked".into(),
+                message,
+            });
         }
     }
+
+    Ok(warnings)
+}
+
+/// Books a reservation inside the caller's transaction: validates the room
+/// stays, checks and holds inventory, resolves the guest.
+/// Where a booking comes from and how strictly it is checked.
+pub struct BookingSource {
+    /// `phone`, `ota`… for direct bookings; the channel manager's code.
+    pub channel_code: String,
+    pub last_modified: Option<DateTime<Utc>>,
+    /// The message as received, card data removed.
+    pub raw_message: Option<String>,
+    /// Direct bookings are refused when full; a channel's are kept.
+    pub enforce_availability: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Warning {
+    pub code: String,
+    pub message: String,
+}
+
+pub fn book(
+    conn: &mut DbConnection,
+    state: &AppState,
+    actor: &Actor,
+    req: CreateReservationRequest,
+    source: &BookingSource,
+    now: DateTime<Utc>,
+) -> Result<(Reservation, Vec<Warning>), ApiError> {
+    let org = actor.principal.org_id.clone();
+    let property_id = uuid::Uuid::parse_str(&req.property_id)
+        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
+        .to_string();
+    let property = load_property(conn, &org, &property_id)
+        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?;
+    let mut errors = Errors::new();
+    if req.rooms.is_empty() || req.rooms.len() > 10 {
+        errors.push(FieldError::new(
+            "rooms",
+            "out_of_range",
+            "1 to 10 room stays",
+        ));
+    }
+    let special_requests = req.special_requests.and_then(|t| {
+        errors
+            .check("special_requests", bounded_text(&t, 2000))
+            .flatten()
+    });
+    let guest_comments = req.guest_comments.and_then(|t| {
+        errors
+            .check("guest_comments", bounded_text(&t, 2000))
+            .flatten()
+    });
+    let channel_reservation_id = req.channel_reservation_id.and_then(|t| {
+        errors
+            .check("channel_reservation_id", bounded_text(&t, 100))
+            .flatten()
+    });
+    let confirmation = match req.confirmation_number {
+        Some(c) => errors
+            .check("confirmation_number", bounded_text(&c, 50))
+            .flatten(),
+        None => None,
+    };
+    let types = inventory::room_types_of(conn, &org, &property_id)?;
+    let plans = inventory::rate_plans_of(conn, &org, &property_id)?;
+    let rooms = parse_room_stays(&req.rooms, &types, &plans, &mut errors);
+    errors.finish()?;
+
+    let warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
 
     let region = CountryCode::parse(&property.country).ok();
     let guest = resolve_guest(conn, state, actor, req.guest, region, now)?;
@@ -489,7 +545,9 @@ fn book(
         property_id,
         guest_id: guest.id,
         channel: req.channel,
+        channel_code: source.channel_code.clone(),
         channel_reservation_id,
+        channel_last_modified: source.last_modified,
         confirmation_number: confirmation.unwrap_or_else(confirmation_number),
         status: ReservationStatus::Confirmed,
         special_requests,
@@ -512,11 +570,9 @@ fn book(
         ),
         other => other.into(),
     })?;
-    reservations::insert_revision(
-        conn,
-        &reservation.org_id,
-        &revision(actor, &reservation, "created", &[], now),
-    )?;
+    let mut rev = revision(actor, &reservation, "created", &[], now);
+    rev.raw_message = source.raw_message.clone();
+    reservations::insert_revision(conn, &reservation.org_id, &rev)?;
     actor.record(
         conn,
         now,
@@ -525,7 +581,7 @@ fn book(
         &reservation.id,
         &[],
     )?;
-    Ok(reservation)
+    Ok((reservation, warnings))
 }
 
 /// Book rooms for a guest.
@@ -554,8 +610,18 @@ pub async fn create_reservation(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let shared = state.get_ref().clone();
-    let r = state
-        .write(move |conn| book(conn, &shared, &actor, body.0, now))
+    let request = body.0;
+    let source = BookingSource {
+        channel_code: serde_json::to_value(request.channel)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        last_modified: None,
+        raw_message: None,
+        enforce_availability: true,
+    };
+    let (r, _) = state
+        .write(move |conn| book(conn, &shared, &actor, request, &source, now))
         .await?;
     Ok(response(StatusCode::CREATED, r))
 }
@@ -1117,4 +1183,121 @@ pub async fn list_revisions(
         data,
         next_cursor: None,
     }))
+}
+
+/// Cancels on a channel's word: the fee follows the snapshotted policy.
+pub fn cancel_from_channel(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: Reservation,
+    last_modified: DateTime<Utc>,
+    raw_message: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let org = actor.principal.org_id.clone();
+    let tz = property_zone(conn, &org, &current.property_id)?;
+    let mut next = current.clone();
+    next.status = ReservationStatus::Cancelled;
+    next.cancellation_fee = Some(cancellation_fee(&current, tz, now));
+    next.status_changed_at = Some(now);
+    next.channel_last_modified = Some(last_modified);
+    next.rooms
+        .iter_mut()
+        .for_each(|s| s.holds_inventory = false);
+    next.version += 1;
+    next.updated_at = now;
+    reservations::update(conn, &next, current.version)?;
+    let mut rev = revision(
+        actor,
+        &next,
+        "cancelled",
+        &["status", "cancellation_fee"],
+        now,
+    );
+    rev.raw_message = raw_message;
+    reservations::insert_revision(conn, &org, &rev)?;
+    actor.record(
+        conn,
+        now,
+        "reservation.cancelled",
+        "reservation",
+        &next.id,
+        &["status"],
+    )?;
+    Ok(())
+}
+
+/// Applies a channel's newer version of a booking: its rooms, requests and
+/// comments replace the old ones. Its own rooms are released first, so it
+/// never competes with itself for inventory.
+#[allow(clippy::too_many_arguments)]
+pub fn modify_from_channel(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: Reservation,
+    inputs: Vec<RoomStayInput>,
+    special_requests: Option<String>,
+    guest_comments: Option<String>,
+    last_modified: DateTime<Utc>,
+    raw_message: String,
+    now: DateTime<Utc>,
+) -> Result<Vec<Warning>, ApiError> {
+    let org = actor.principal.org_id.clone();
+    let types = inventory::room_types_of(conn, &org, &current.property_id)?;
+    let plans = inventory::rate_plans_of(conn, &org, &current.property_id)?;
+    let mut errors = Errors::new();
+    if inputs.is_empty() || inputs.len() > 10 {
+        errors.push(FieldError::new(
+            "rooms",
+            "out_of_range",
+            "1 to 10 room stays",
+        ));
+    }
+    let rooms = parse_room_stays(&inputs, &types, &plans, &mut errors);
+    let special_requests = special_requests.and_then(|t| {
+        errors
+            .check("special_requests", bounded_text(&t, 2000))
+            .flatten()
+    });
+    let guest_comments = guest_comments.and_then(|t| {
+        errors
+            .check("guest_comments", bounded_text(&t, 2000))
+            .flatten()
+    });
+    errors.finish()?;
+    let mut released = current.clone();
+    released
+        .rooms
+        .iter_mut()
+        .for_each(|s| s.holds_inventory = false);
+    reservations::update(conn, &released, current.version)?;
+    let warnings = hold_rooms(conn, &org, &types, &rooms, false)?;
+    let mut next = current.clone();
+    next.rooms = rooms.into_iter().map(|(_, s)| s).collect();
+    next.total_amount = next.rooms.iter().map(|s| s.amount).sum();
+    next.special_requests = special_requests;
+    next.guest_comments = guest_comments;
+    next.channel_last_modified = Some(last_modified);
+    next.version += 1;
+    next.updated_at = now;
+    reservations::update(conn, &next, current.version)?;
+    let mut changed = vec!["rooms"];
+    if next.special_requests != current.special_requests {
+        changed.push("special_requests");
+    }
+    if next.guest_comments != current.guest_comments {
+        changed.push("guest_comments");
+    }
+    let mut rev = revision(actor, &next, "modified", &changed, now);
+    rev.raw_message = Some(raw_message);
+    reservations::insert_revision(conn, &org, &rev)?;
+    actor.record(
+        conn,
+        now,
+        "reservation.modified",
+        "reservation",
+        &next.id,
+        &changed,
+    )?;
+    Ok(warnings)
 }
