@@ -8,6 +8,7 @@ mod channels;
 mod guests;
 mod identity_and_privacy;
 mod migrations;
+mod ota;
 mod reservations;
 mod roles;
 mod spec;

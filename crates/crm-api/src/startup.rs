@@ -86,7 +86,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(reservations::list_revisions)
             .service(stays::list_guest_stays)
             .service(stays::get_stay_statistics)
-            .service(channels::push_reservation),
+            .service(channels::push_reservation)
+            .service(ota::hotel_res_notif),
     );
 }
 

@@ -361,3 +361,60 @@ mod tests {
         assert!(required_text(" ", 5).is_err());
     }
 }
+
+/// Digits after the decimal point of a currency's minor unit (ISO 4217).
+pub fn currency_exponent(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// "916.00" CNY → 91600; "1200" JPY → 1200. `None` for anything that is
+/// not a plain non-negative decimal with at most the currency's digits.
+pub fn decimal_to_minor_units(amount: &str, currency: &str) -> Option<i64> {
+    let exp = currency_exponent(currency);
+    let (whole, frac) = match amount.trim().split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (amount.trim(), ""),
+    };
+    if whole.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > exp as usize || whole.len() > 13 {
+        return None;
+    }
+    let scale = 10i64.pow(exp);
+    let frac_value = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i64>().ok()? * 10i64.pow(exp - frac.len() as u32)
+    };
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(scale)?
+        .checked_add(frac_value)
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+
+    #[test]
+    fn decimals_become_minor_units_by_currency() {
+        assert_eq!(decimal_to_minor_units("916.00", "CNY"), Some(91600));
+        assert_eq!(decimal_to_minor_units("916.5", "CNY"), Some(91650));
+        assert_eq!(decimal_to_minor_units("1200", "JPY"), Some(1200));
+        assert_eq!(decimal_to_minor_units("12.345", "KWD"), Some(12345));
+        assert_eq!(decimal_to_minor_units("1.234", "CNY"), None);
+        assert_eq!(decimal_to_minor_units("-5", "CNY"), None);
+        assert_eq!(decimal_to_minor_units("abc", "CNY"), None);
+    }
+}

@@ -8,6 +8,7 @@ pub mod health;
 pub mod identity_documents;
 pub mod inventory;
 pub mod organization;
+pub mod ota;
 pub mod privacy;
 pub mod properties;
 pub mod reservations;

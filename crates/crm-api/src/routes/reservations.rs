@@ -215,12 +215,15 @@ fn confirmation_number() -> String {
 }
 
 /// Finds or creates the booking's guest.
+#[allow(clippy::too_many_arguments)]
 fn resolve_guest(
     conn: &mut DbConnection,
     state: &AppState,
     actor: &Actor,
     input: ReservationGuestInput,
     region: Option<CountryCode>,
+    lenient: bool,
+    warnings: &mut Vec<Warning>,
     now: DateTime<Utc>,
 ) -> Result<Guest, ApiError> {
     let org = actor.principal.org_id.clone();
@@ -246,9 +249,39 @@ fn resolve_guest(
             "give the guest's `id` or a `profile`",
         ));
     };
-    let profile = draft
-        .parse(region, now.date_naive())
-        .map_err(|e| ApiError::from(e.at("guest.profile")))?;
+    let profile = match draft.clone().parse(region, now.date_naive()) {
+        Ok(p) => p,
+        // A channel's booking is kept even when its contact data is not
+        // usable: the bad fields are dropped and reported.
+        Err(e) if lenient => {
+            let mut draft = draft;
+            for f in e.into_field_errors() {
+                let top = f
+                    .field
+                    .split(['[', '.'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                match top.as_str() {
+                    "phones" => draft.phones = None,
+                    "emails" => draft.emails = None,
+                    "birthday" => draft.birthday = None,
+                    "language" => draft.language = None,
+                    "nationality" => draft.nationality = None,
+                    "address" => draft.address = None,
+                    _ => {}
+                }
+                warnings.push(Warning {
+                    code: "guest_field_dropped".into(),
+                    message: format!("guest.profile.{}: {} (not stored)", f.field, f.message),
+                });
+            }
+            draft
+                .parse(region, now.date_naive())
+                .map_err(|e| ApiError::from(e.at("guest.profile")))?
+        }
+        Err(e) => return Err(ApiError::from(e.at("guest.profile"))),
+    };
     let document = match input.identity_document {
         Some(d) => {
             let mut errors = Errors::new();
@@ -534,10 +567,19 @@ pub fn book(
     let rooms = parse_room_stays(&req.rooms, &types, &plans, &mut errors);
     errors.finish()?;
 
-    let warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
+    let mut warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
 
     let region = CountryCode::parse(&property.country).ok();
-    let guest = resolve_guest(conn, state, actor, req.guest, region, now)?;
+    let guest = resolve_guest(
+        conn,
+        state,
+        actor,
+        req.guest,
+        region,
+        !source.enforce_availability,
+        &mut warnings,
+        now,
+    )?;
     let total = rooms.iter().map(|(_, s)| s.amount).sum();
     let reservation = Reservation {
         id: crm_domain::id::new_id().to_string(),
