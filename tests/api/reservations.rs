@@ -566,3 +566,94 @@ async fn no_show_walk_and_bad_bookings() {
         .await
         .assert_problem(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn the_front_desk_modifies_rooms_with_if_match_and_availability() {
+    let app = spawn_app().await;
+    let h = hotel(&app, 10).await;
+    let arrival = shanghai_today() + Duration::days(12);
+    let r = app
+        .post(
+            "/api/v1/reservations",
+            &app.admin_token,
+            booking(&h, "DLK", "BAR", arrival, 2, "13800000040"),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/reservations/{id}");
+    let three_nights = json!({"rooms": [{"room_type": "SUI", "rate_plan": "NRF", "arrival": arrival.to_string(),
+        "departure": (arrival + Duration::days(3)).to_string(), "adults": 2, "amount": 150000}]});
+    let res = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&app.admin_token),
+            Some(three_nights.clone()),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    let body = res.assert_status(200).clone();
+    assert_eq!(body["rooms"][0]["nights"], 3);
+    assert_eq!(
+        body["rooms"][0]["cancellation_policy"]["type"],
+        "non_refundable"
+    );
+    assert_eq!(body["total"]["amount"], 150000);
+    app.send(
+        Method::PATCH,
+        &path,
+        Some(&app.admin_token),
+        Some(three_nights),
+        &[("if-match", "\"1\"")],
+    )
+    .await
+    .assert_problem(412, "version_conflict");
+    // SUI has one room; another booking cannot move onto it.
+    let other = app
+        .post(
+            "/api/v1/reservations",
+            &app.admin_token,
+            booking(&h, "DLK", "BAR", arrival, 1, "13800000041"),
+        )
+        .await;
+    let other_path = format!(
+        "/api/v1/reservations/{}",
+        other.body["id"].as_str().unwrap()
+    );
+    let to_suite = json!({"rooms": [{"room_type": "SUI", "rate_plan": "BAR", "arrival": arrival.to_string(),
+        "departure": (arrival + Duration::days(1)).to_string(), "adults": 1, "amount": 50000}]});
+    app.patch(&other_path, &app.admin_token, to_suite)
+        .await
+        .assert_problem(409, "no_availability");
+    let unchanged = app.get(&other_path, &app.admin_token).await;
+    assert_eq!(
+        unchanged.body["version"], 1,
+        "the refused change left nothing behind"
+    );
+    let a = app
+        .get(
+            &format!(
+                "/api/v1/properties/{}/availability?from={}&to={}",
+                h.property_id,
+                arrival,
+                arrival + Duration::days(1)
+            ),
+            &app.admin_token,
+        )
+        .await;
+    let dlk = a.body["room_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["room_type"] == "DLK")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        dlk["days"][0]["sold"], 1,
+        "the first booking left DLK, the second still holds it"
+    );
+    let revs = app
+        .get(&format!("{path}/revisions"), &app.admin_token)
+        .await;
+    assert_eq!(revs.body["data"][1]["changed_fields"], json!(["rooms"]));
+}

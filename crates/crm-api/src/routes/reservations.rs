@@ -736,15 +736,22 @@ pub async fn list_reservations(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"special_requests": "Extra pillows"}))]
+#[schema(example = json!({"special_requests": "Extra pillows",
+    "rooms": [{"room_type": "DLK", "rate_plan": "BAR", "arrival": "2026-12-10", "departure": "2026-12-13", "adults": 2, "amount": 137400}]}))]
 pub struct UpdateReservationRequest {
     #[serde(default)]
     pub special_requests: Option<String>,
     #[serde(default)]
     pub guest_comments: Option<String>,
+    /// Replaces every room stay (dates, room types, guests, amounts) of a
+    /// confirmed reservation; checked against availability like a new
+    /// booking, its own rooms released first.
+    #[serde(default)]
+    pub rooms: Option<Vec<RoomStayInput>>,
 }
 
-/// Change a reservation's requests and comments (merge patch, `If-Match`).
+/// Modify a reservation: requests, comments, or its room stays (merge
+/// patch, `If-Match`). Every change is a revision.
 #[utoipa::path(
     operation_id = "updateReservation",
     tag = "reservations",
@@ -775,6 +782,7 @@ pub async fn update_reservation(
             .flatten()
     });
     errors.finish()?;
+    let new_rooms = body.0.rooms;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let org = auth.org_id.clone();
@@ -784,6 +792,37 @@ pub async fn update_reservation(
             let expected = if_match.check(current.version)?;
             let mut next = current.clone();
             let mut changed = Vec::new();
+            if let Some(inputs) = new_rooms {
+                if current.status != ReservationStatus::Confirmed {
+                    return Err(ApiError::conflict(
+                        "not_modifiable",
+                        "Only confirmed reservations can change their rooms.",
+                    ));
+                }
+                let types = inventory::room_types_of(conn, &org, &current.property_id)?;
+                let plans = inventory::rate_plans_of(conn, &org, &current.property_id)?;
+                let mut errors = Errors::new();
+                if inputs.is_empty() || inputs.len() > 10 {
+                    errors.push(FieldError::new(
+                        "rooms",
+                        "out_of_range",
+                        "1 to 10 room stays",
+                    ));
+                }
+                let rooms = parse_room_stays(&inputs, &types, &plans, &mut errors);
+                errors.finish()?;
+                // Release its own rooms so it does not compete with itself.
+                let mut released = current.clone();
+                released
+                    .rooms
+                    .iter_mut()
+                    .for_each(|r| r.holds_inventory = false);
+                reservations::update(conn, &released, expected)?;
+                hold_rooms(conn, &org, &types, &rooms, true)?;
+                next.rooms = rooms.into_iter().map(|(_, r)| r).collect();
+                next.total_amount = next.rooms.iter().map(|r| r.amount).sum();
+                changed.push("rooms");
+            }
             if let Some(s) = special.filter(|s| *s != current.special_requests) {
                 next.special_requests = s;
                 changed.push("special_requests");
