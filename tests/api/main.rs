@@ -14,3 +14,4 @@ mod roles;
 mod spec;
 mod tenancy;
 mod users_and_clients;
+mod webhooks;

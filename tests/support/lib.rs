@@ -93,6 +93,8 @@ pub fn test_settings(database_url: String) -> Settings {
         refresh_token_ttl_days: 30,
         workers: Some(2),
         auth_cache_ms: 1000,
+        webhook_poll_ms: 50,
+        webhook_retry_base_ms: 100,
     }
 }
 

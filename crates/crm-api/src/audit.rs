@@ -47,6 +47,16 @@ impl Actor {
                 created_at: now,
             },
         )?;
+        // The same transaction writes the webhook event, if the action
+        // announces one: no change without its event, no event without it.
+        crate::webhooks::emit(
+            conn,
+            &self.principal.org_id,
+            action,
+            entity_type,
+            entity_id,
+            now,
+        )?;
         Ok(())
     }
 }

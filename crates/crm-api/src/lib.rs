@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod webhooks;
 
 pub use config::Settings;
 pub use startup::Application;

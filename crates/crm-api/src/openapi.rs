@@ -37,6 +37,7 @@ use utoipa_actix_web::AppExt;
         (name = "inventory", description = "Room types, rate plans, overrides and availability."),
         (name = "reservations", description = "Bookings, cancellations, check-in and check-out (客房预订)."),
         (name = "channels", description = "Reservations pushed by channel managers and PMS systems."),
+        (name = "webhooks", description = "Event subscriptions, signed deliveries and their log."),
         (name = "stays", description = "Stay history and guest statistics (入住记录)."),
     )
 )]

@@ -87,7 +87,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(stays::list_guest_stays)
             .service(stays::get_stay_statistics)
             .service(channels::push_reservation)
-            .service(ota::hotel_res_notif),
+            .service(ota::hotel_res_notif)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::update_webhook)
+            .service(webhooks::list_deliveries),
     );
 }
 
@@ -156,6 +160,11 @@ impl Application {
             ))),
             settings: Arc::new(settings),
         };
+        crate::webhooks::spawn_worker(
+            state.clone(),
+            std::time::Duration::from_millis(state.settings.webhook_poll_ms),
+            std::time::Duration::from_millis(state.settings.webhook_retry_base_ms),
+        );
         let spec = crate::openapi::spec();
         let data = web::Data::new(state.clone());
         let workers = state.settings.workers;

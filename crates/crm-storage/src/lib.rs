@@ -24,6 +24,7 @@ pub mod properties;
 pub mod refresh_tokens;
 pub mod reservations;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Backend, Database, DbConnection};
 pub use error::{StorageError, StorageResult};

@@ -328,6 +328,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        org_id -> Text,
+        url -> Text,
+        secret_encrypted -> Text,
+        event_types -> Text,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> Text,
+        org_id -> Text,
+        event_type -> Text,
+        entity_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        org_id -> Text,
+        subscription_id -> Text,
+        event_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
@@ -354,4 +395,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stays,
     guest_stats,
     channel_messages,
+    webhook_subscriptions,
+    webhook_events,
+    webhook_deliveries,
 );

@@ -1,3 +1,6 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_events;
+DROP TABLE webhook_subscriptions;
 DROP TABLE guest_stats;
 DROP TABLE stays;
 DROP TABLE channel_messages;

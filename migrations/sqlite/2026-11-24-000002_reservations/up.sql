@@ -155,3 +155,44 @@ CREATE TABLE guest_stats (
     last_stay_on   DATE NOT NULL,
     updated_at     TIMESTAMP NOT NULL
 );
+
+-- Webhooks: subscriptions, the outbox of events (written in the same
+-- transaction as the change) and one delivery row per subscriber, retried
+-- with backoff until delivered.
+CREATE TABLE webhook_subscriptions (
+    id               TEXT PRIMARY KEY,
+    org_id           TEXT NOT NULL REFERENCES organizations (id),
+    url              TEXT NOT NULL,
+    secret_encrypted TEXT NOT NULL,
+    event_types      TEXT NOT NULL,
+    active           BOOLEAN NOT NULL,
+    version          INTEGER NOT NULL,
+    created_at       TIMESTAMP NOT NULL,
+    updated_at       TIMESTAMP NOT NULL
+);
+CREATE INDEX webhook_subscriptions_org ON webhook_subscriptions (org_id, id);
+
+CREATE TABLE webhook_events (
+    id          TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    event_type  TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    created_at  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    id               TEXT PRIMARY KEY,
+    org_id           TEXT NOT NULL REFERENCES organizations (id),
+    subscription_id  TEXT NOT NULL REFERENCES webhook_subscriptions (id),
+    event_id         TEXT NOT NULL REFERENCES webhook_events (id),
+    status           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL,
+    next_attempt_at  TIMESTAMP NOT NULL,
+    last_status_code INTEGER,
+    last_error       TEXT,
+    delivered_at     TIMESTAMP,
+    created_at       TIMESTAMP NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_subscription ON webhook_deliveries (org_id, subscription_id, id);

@@ -14,6 +14,7 @@ pub mod properties;
 pub mod reservations;
 pub mod stays;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::ApiError;
 
