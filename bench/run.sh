@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GUESTS="${BENCH_GUESTS:-100000}"
+RESERVATIONS="${BENCH_RESERVATIONS:-20000}"
 DURATION="${BENCH_DURATION:-20s}"
 CONNECTIONS=16
 PORT="${BENCH_PORT:-18181}"
@@ -21,7 +22,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 command -v pgbench >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib; }
 
 echo "== release build"
-cargo build --release --quiet --bin hotel-crm
+cargo build --release --quiet --bin hotel-crm --bin ingest-bench
 BIN=target/release/hotel-crm
 
 export HOTEL_CRM_JWT_SECRET=bench-jwt-secret-bench-jwt-secret-0001
@@ -40,6 +41,43 @@ run_wrk() { # name values-file prefix suffix
   BENCH_VALUES="$2" BENCH_PREFIX="$3" BENCH_SUFFIX="$4" BENCH_TOKEN="$TOKEN" \
     wrk -t2 -c$CONNECTIONS -d"$DURATION" -s bench/random_path.lua "http://127.0.0.1:$PORT" \
     | grep '^RESULT' | sed "s/^RESULT/$1/"
+}
+
+post() { curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' "http://127.0.0.1:$PORT$1" -d "$2"; }
+
+# Channel ingestion on PostgreSQL: RESERVATIONS distinct bookings, JSON and
+# OTA XML, 20 % duplicates, 10 % newer and 10 % stale modifications; then
+# pgbench inserting the same rows, one transaction per reservation.
+bench_ingest() { # database-url
+  local url=$1
+  local prop=$(api /api/v1/properties | python3 -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["data"] if p["code"]=="MAIN"][0])')
+  post "/api/v1/properties/$prop/room-types" '{"code":"DLK","name":"Deluxe King","room_count":5000,"max_occupancy":3}' >/dev/null
+  post "/api/v1/properties/$prop/rate-plans" '{"code":"BAR","name":"Flexible","meal_plan":"breakfast","cancellation_policy":{"type":"free_until","hours_before_arrival":48,"fee":{"type":"first_night"}}}' >/dev/null
+  local client=$(post /api/v1/clients '{"name":"bench channel manager","grants":{"channels":["ctrip","ota"]}}')
+  local cid=$(echo "$client" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')
+  local secret=$(echo "$client" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+  local ctoken=$(curl -fsS -H 'content-type: application/json' "http://127.0.0.1:$PORT/api/v1/auth/token" \
+    -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$cid\",\"client_secret\":\"$secret\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  local result=$(target/release/ingest-bench "http://127.0.0.1:$PORT" "$ctoken" "$RESERVATIONS" MAIN $CONNECTIONS)
+  echo "$result" | sed 's/^ingest/postgresql ingest/'
+  local rt=$(psql -qAt "$url" -c "SELECT id FROM room_types WHERE code = 'DLK'")
+  local rp=$(psql -qAt "$url" -c "SELECT id FROM rate_plans WHERE code = 'BAR'")
+  cat > "$WORK/ingest.sql" <<'SQL'
+BEGIN;
+INSERT INTO guests (id, org_id, family_name_latin, given_name_latin, phones, emails, preferences, tags, resident, blacklisted, version, created_by, created_at, updated_at) VALUES (gen_random_uuid()::text, :org, 'Guest', 'Bench', '[]', '[{"address":"pgbench@bench.example","kind":"personal"}]', '{}', '[]', false, false, 1, 'pgbench', now(), now()) RETURNING id AS guest_id \gset
+INSERT INTO guest_search_terms (org_id, guest_id, term) VALUES (:org, :guest_id, 'guestbench'), (:org, :guest_id, 'benchguest'), (:org, :guest_id, 'pgbench@bench.example');
+INSERT INTO reservations (id, org_id, property_id, guest_id, channel, channel_code, channel_reservation_id, channel_last_modified, confirmation_number, status, currency, total_amount, version, created_by, created_at, updated_at) VALUES (gen_random_uuid()::text, :org, :prop, :guest_id, 'ota', 'pgbench', gen_random_uuid()::text, now(), gen_random_uuid()::text, 'confirmed', 'CNY', 91600, 1, 'pgbench', now(), now()) RETURNING id AS res_id \gset
+INSERT INTO reservation_rooms (id, org_id, reservation_id, property_id, room_type_id, rate_plan_id, arrival, departure, adults, children_ages, amount, cancellation_policy, holds_inventory) VALUES (gen_random_uuid()::text, :org, :res_id, :prop, :rt, :rp, current_date + 30, current_date + 32, 2, '[]', 91600, '{"type":"non_refundable"}', true);
+INSERT INTO reservation_revisions (id, org_id, reservation_id, version, action, actor_kind, actor_id, changed_fields, raw_message, created_at) VALUES (gen_random_uuid()::text, :org, :res_id, 1, 'created', 'client', 'pgbench', '[]', '{"action":"create"}', now());
+INSERT INTO channel_messages (id, org_id, channel_code, channel_reservation_id, action, last_modified, message_hash, outcome, reservation_id, created_at) VALUES (gen_random_uuid()::text, :org, 'pgbench', gen_random_uuid()::text, 'create', now(), gen_random_uuid()::text, 'created', :res_id, now());
+INSERT INTO audit_events (id, org_id, actor_kind, actor_id, action, entity_type, entity_id, request_id, changed_fields, created_at) VALUES (gen_random_uuid()::text, :org, 'client', 'pgbench', 'reservation.created', 'reservation', :res_id, NULL, '[]', now());
+END;
+SQL
+  local tps=$(pgbench -n -M extended -c $CONNECTIONS -j 2 -T "${DURATION%s}" -D org="$ORG" -D prop="$prop" -D rt="$rt" -D rp="$rp" -f "$WORK/ingest.sql" "$url" 2>"$WORK/pgbench-ingest.err" \
+    | awk '/^tps/ {printf "%.0f", $3}')
+  [ -n "$tps" ] || { cat "$WORK/pgbench-ingest.err"; tps=0; }
+  echo "postgresql pgbench_reservation_insert tps=$tps"
 }
 
 bench_backend() { # name database-url
@@ -103,6 +141,7 @@ SQL
     local tps=$(pgbench -n -M prepared -c $CONNECTIONS -j 2 -T "${DURATION%s}" -f "$WORK/pk.sql" "$url" 2>/dev/null \
       | awk '/^tps/ {printf "%.0f", $3}')
     echo "postgresql pgbench_pk_lookup tps=$tps"
+    bench_ingest "$url"
   fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 }
@@ -123,3 +162,6 @@ BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 get_rps=$(grep '^postgresql get_by_id' "$WORK/results" | sed 's/.*rps=\([0-9]*\).*/\1/')
 tps=$(grep '^postgresql pgbench_pk_lookup' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')
 python3 -c "print('ratio get_by_id / pgbench = %.2f (target >= 0.5)' % ($get_rps / $tps))"
+ingest_rps=$(grep '^postgresql ingest messages' "$WORK/results" | sed 's/.*reservations_per_s=\([0-9]*\).*/\1/')
+ingest_tps=$(grep '^postgresql pgbench_reservation_insert' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')
+python3 -c "print('ratio ingestion reservations/s / pgbench inserts = %.2f (target >= 0.3)' % ($ingest_rps / max($ingest_tps, 1)))"

@@ -428,7 +428,7 @@ fn parse_room_stays(
     rooms
 }
 
-/// Locks the room types in a fixed order and checks every night against
+/// Locks the nights the stays cover and checks every one of them against
 /// what is held. With `enforce`, a full night is a 409 with alternatives;
 /// without, a warning.
 fn hold_rooms(
@@ -440,13 +440,21 @@ fn hold_rooms(
 ) -> Result<Vec<Warning>, ApiError> {
     let org = org.to_string();
     let mut warnings = Vec::new();
-    // Lock the room types in a fixed order, then count what is held.
-    let mut type_ids: Vec<String> = rooms.iter().map(|(t, _)| t.id.clone()).collect();
-    type_ids.sort();
-    type_ids.dedup();
-    for id in &type_ids {
-        inventory::lock_room_type(conn, id)?;
-    }
+    // Lock every night these stays cover, then count what is held.
+    let nights: Vec<(String, NaiveDate)> = rooms
+        .iter()
+        .flat_map(|(t, s)| {
+            let id = t.id.clone();
+            StayDates {
+                arrival: s.arrival,
+                departure: s.departure,
+            }
+            .dates()
+            .map(move |d| (id.clone(), d))
+            .collect::<Vec<_>>()
+        })
+        .collect();
+    inventory::lock_room_nights(conn, &nights)?;
     for (i, (t, stay)) in rooms.iter().enumerate() {
         let cal = calendars(
             conn,
