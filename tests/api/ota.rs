@@ -344,3 +344,45 @@ async fn unreadable_messages_are_refused_and_write_nothing() {
     let guests = app.get("/api/v1/guests", &app.admin_token).await;
     assert!(guests.body["data"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn newsletter_consent_and_the_channels_cancel_penalty_are_kept() {
+    let app = spawn_app().await;
+    let _h = hotel(&app, 10).await;
+    let token = ota_client(&app).await;
+    let arrival = shanghai_today() + Duration::days(25);
+    let res = reservation("P-1", "Commit", "2026-11-20T08:00:00Z", "SHA", "DLK", arrival, 2)
+        .replace("<Email>", r#"<Email Remark="newsletter:yes">"#)
+        .replace(
+            "<Total AmountAfterTax",
+            r#"<CancelPenalties><CancelPenalty><Deadline OffsetTimeUnit="Day" OffsetUnitMultiplier="3" OffsetDropTime="BeforeArrival"/><AmountPercent Percent="50"/></CancelPenalty></CancelPenalties><Total AmountAfterTax"#,
+        );
+    let (_, text) = send(&app, &token, message(&[res])).await;
+    assert!(text.contains("<Success/>"), "{text}");
+    let list = app.get("/api/v1/reservations", &app.admin_token).await;
+    let r = &list.body["data"][0];
+    assert_eq!(
+        r["rooms"][0]["cancellation_policy"],
+        json!({"type": "free_until", "hours_before_arrival": 72, "fee": {"type": "percent", "percent": 50}}),
+        "the channel's penalty, not the rate plan's"
+    );
+    let consents = app
+        .get(
+            &format!(
+                "/api/v1/guests/{}/consents",
+                r["guest_id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+        )
+        .await;
+    let c = &consents.body["data"][0];
+    assert_eq!(
+        (
+            c["purpose"].as_str(),
+            c["channel"].as_str(),
+            c["status"].as_str()
+        ),
+        (Some("marketing"), Some("email"), Some("granted"))
+    );
+    assert_eq!(c["source"], "channel:ota");
+}

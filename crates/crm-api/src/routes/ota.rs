@@ -308,11 +308,18 @@ fn to_push(
             err: 450,
             text: format!("amount `{raw_amount}` {currency} is not valid"),
         })?;
-        rooms.push(json!({
+        let mut room = json!({
             "room_type": room_type, "rate_plan": rate_plan,
             "arrival": arrival.to_string(), "departure": departure.to_string(),
             "adults": adults.max(1), "children_ages": children, "amount": amount,
-        }));
+        });
+        let penalty = stay
+            .at(&["CancelPenalties", "CancelPenalty"])
+            .or_else(|| res.at(&["ResGlobalInfo", "CancelPenalties", "CancelPenalty"]));
+        if let Some(policy) = penalty.and_then(cancel_policy) {
+            room["cancellation_policy"] = policy;
+        }
+        rooms.push(room);
     }
     if rooms.is_empty() {
         return Err(required("RoomStays/RoomStay"));
@@ -366,6 +373,14 @@ fn to_push(
         .filter(|e| !e.is_empty())
         .map(|e| json!({"address": e}))
         .collect();
+    // AlpineBits: <Email Remark="newsletter:yes">.
+    let newsletter = customer
+        .children_named("Email")
+        .find_map(|e| match e.attr("Remark") {
+            Some("newsletter:yes") => Some(true),
+            Some("newsletter:no") => Some(false),
+            _ => None,
+        });
     if !emails.is_empty() {
         profile.insert("emails".into(), Value::Array(emails));
     }
@@ -389,6 +404,9 @@ fn to_push(
         );
     }
     push["guest"] = json!({"profile": Value::Object(profile)});
+    if let Some(n) = newsletter {
+        push["guest"]["newsletter"] = json!(n);
+    }
     push["rooms"] = Value::Array(rooms);
     let comments: Vec<String> = res
         .at(&["ResGlobalInfo", "Comments"])
@@ -405,6 +423,42 @@ fn to_push(
         push["guest_comments"] = json!(comments.join("\n"));
     }
     Ok((unique_id.to_string(), push))
+}
+
+/// An OTA `CancelPenalty` as a cancellation policy: `NonRefundable`, or a
+/// `Deadline` before arrival with `AmountPercent` (nights or percent; the
+/// first night when neither is given).
+fn cancel_policy(p: &Node) -> Option<Value> {
+    if p.attr("NonRefundable")
+        .is_some_and(|v| v == "true" || v == "1")
+    {
+        return Some(json!({"type": "non_refundable"}));
+    }
+    let deadline = p.child("Deadline")?;
+    if deadline
+        .attr("OffsetDropTime")
+        .is_some_and(|d| d != "BeforeArrival")
+    {
+        return None;
+    }
+    let n: u32 = deadline.attr("OffsetUnitMultiplier")?.parse().ok()?;
+    let hours = match deadline.attr("OffsetTimeUnit").unwrap_or("Hour") {
+        "Hour" => n,
+        "Day" => n.saturating_mul(24),
+        _ => return None,
+    };
+    let amount = p.child("AmountPercent");
+    let fee = match (
+        amount.and_then(|a| a.attr("NmbrOfNights")),
+        amount.and_then(|a| a.attr("Percent")),
+    ) {
+        (Some(nights), _) => json!({"type": "nights", "nights": nights.parse::<u32>().ok()?}),
+        (None, Some(pct)) => {
+            json!({"type": "percent", "percent": pct.split('.').next()?.parse::<u32>().ok()?})
+        }
+        (None, None) => json!({"type": "first_night"}),
+    };
+    Some(json!({"type": "free_until", "hours_before_arrival": hours, "fee": fee}))
 }
 
 fn xml_escape(s: &str) -> String {

@@ -48,6 +48,10 @@ pub struct ReservationGuestInput {
     pub profile: Option<GuestDraft>,
     #[serde(default)]
     pub identity_document: Option<IdentityDocumentWrite>,
+    /// Marketing e-mail consent as the booking channel reports it
+    /// (AlpineBits `newsletter:yes|no`); recorded with the channel as source.
+    #[serde(default)]
+    pub newsletter: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,6 +70,10 @@ pub struct RoomStayInput {
     pub children_ages: Vec<u8>,
     /// Price of the room stay in minor units of the property's currency.
     pub amount: i64,
+    /// The channel's own policy for this stay (OTA `CancelPenalties`);
+    /// by default the rate plan's.
+    #[serde(default)]
+    pub cancellation_policy: Option<CancellationPolicy>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -370,6 +378,9 @@ fn parse_room_stays(
         }
         let plan_code = r.rate_plan.trim().to_ascii_uppercase();
         let plan = plans.iter().find(|p| p.code == plan_code);
+        if let Some(policy) = &r.cancellation_policy {
+            errors.check(&at("cancellation_policy"), policy.validate());
+        }
         if plan.is_none() {
             errors.push(FieldError::new(
                 at("rate_plan"),
@@ -419,7 +430,7 @@ fn parse_room_stays(
                     adults: r.adults,
                     children_ages: r.children_ages.clone(),
                     amount: r.amount,
-                    cancellation_policy: p.cancellation_policy,
+                    cancellation_policy: r.cancellation_policy.unwrap_or(p.cancellation_policy),
                     holds_inventory: true,
                 },
             ));
@@ -578,6 +589,7 @@ pub fn book(
     let mut warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
 
     let region = CountryCode::parse(&property.country).ok();
+    let newsletter = req.guest.newsletter;
     let guest = resolve_guest(
         conn,
         state,
@@ -588,6 +600,26 @@ pub fn book(
         &mut warnings,
         now,
     )?;
+    if let Some(granted) = newsletter {
+        crm_storage::consents::insert(
+            conn,
+            &crm_storage::consents::ConsentRecord {
+                id: crm_domain::id::new_id().to_string(),
+                org_id: guest.org_id.clone(),
+                guest_id: guest.id.clone(),
+                purpose: crm_domain::consent::ConsentPurpose::Marketing,
+                channel: Some(crm_domain::consent::ConsentChannel::Email),
+                status: if granted {
+                    crm_domain::consent::ConsentStatus::Granted
+                } else {
+                    crm_domain::consent::ConsentStatus::Withdrawn
+                },
+                source: format!("channel:{}", source.channel_code),
+                recorded_by: actor.principal.id.clone(),
+                recorded_at: now,
+            },
+        )?;
+    }
     let total = rooms.iter().map(|(_, s)| s.amount).sum();
     let reservation = Reservation {
         id: crm_domain::id::new_id().to_string(),
