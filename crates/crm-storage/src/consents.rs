@@ -4,7 +4,7 @@
 use crate::codec::{enum_from_db, enum_to_db};
 use crate::db::DbConnection;
 use crate::error::StorageResult;
-use crate::pagination::{paginate, Page, PageRequest, SortOrder};
+use crate::pagination::{all_pages, paginate, Page, PageRequest};
 use crate::schema::guest_consents;
 use crate::time::{from_db, to_db};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -120,20 +120,5 @@ pub fn all_for_guest(
     org_id: &str,
     guest_id: &str,
 ) -> StorageResult<Vec<ConsentRecord>> {
-    let page = PageRequest {
-        limit: i64::from(u16::MAX),
-        after: None,
-        order: SortOrder::OldestFirst,
-    };
-    let mut out = Vec::new();
-    let mut next = Some(page);
-    while let Some(p) = next {
-        let got = history(conn, org_id, guest_id, &p)?;
-        next = got.next_after.clone().map(|after| PageRequest {
-            after: Some(after),
-            ..p.clone()
-        });
-        out.extend(got.items);
-    }
-    Ok(out)
+    all_pages(|page| history(conn, org_id, guest_id, page))
 }

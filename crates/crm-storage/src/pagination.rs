@@ -47,6 +47,28 @@ impl<T> Page<T> {
     }
 }
 
+/// Every item of a paginated listing, oldest first, fetched page by page
+/// (exports and other "all of it" reads).
+pub fn all_pages<T, E>(
+    mut fetch: impl FnMut(&PageRequest) -> Result<Page<T>, E>,
+) -> Result<Vec<T>, E> {
+    let mut out = Vec::new();
+    let mut page = Some(PageRequest {
+        limit: 200,
+        after: None,
+        order: SortOrder::OldestFirst,
+    });
+    while let Some(p) = page {
+        let got = fetch(&p)?;
+        page = got.next_after.clone().map(|after| PageRequest {
+            after: Some(after),
+            ..p.clone()
+        });
+        out.extend(got.items);
+    }
+    Ok(out)
+}
+
 /// Applies keyset pagination to a boxed query over a table with a text `id`.
 macro_rules! paginate {
     ($query:expr, $id:expr, $page:expr) => {{

@@ -160,21 +160,35 @@ pub async fn push_reservation(
     parse_json::<ChannelReservationPush>(raw.as_bytes())?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
-    // Two deliveries of one booking racing each other: the loser's insert
-    // hits the natural key; run it again and it sees the winner's result.
+    let result =
+        ingest_with_retry(&state, &actor, &channel_code, raw.clone(), raw, hash, now).await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// Runs [`ingest`] of `push_json` in its own transaction. Two deliveries
+/// of one booking racing each other: the loser's insert hits the natural
+/// key; run once more, it sees the winner's result.
+pub async fn ingest_with_retry(
+    state: &web::Data<AppState>,
+    actor: &Actor,
+    channel_code: &str,
+    push_json: String,
+    raw: String,
+    hash: String,
+    now: DateTime<Utc>,
+) -> Result<ChannelPushResult, ApiError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (shared, actor, code, raw, hash) = (
+        let (shared, actor, code) = (
             state.get_ref().clone(),
             actor.clone(),
-            channel_code.clone(),
-            raw.clone(),
-            hash.clone(),
+            channel_code.to_string(),
         );
+        let (push_json, raw, hash) = (push_json.clone(), raw.clone(), hash.clone());
         let result = state
             .write(move |conn| {
-                let push: ChannelReservationPush = parse_json(raw.as_bytes())?;
+                let push: ChannelReservationPush = parse_json(push_json.as_bytes())?;
                 ingest(conn, &shared, &actor, &code, push, raw, hash, now)
             })
             .await;
@@ -182,7 +196,7 @@ pub async fn push_reservation(
             Err(e) if attempt == 1 && matches!(e.code, "reservation_exists" | "duplicate") => {
                 continue
             }
-            other => return Ok(HttpResponse::Ok().json(other?)),
+            other => return other,
         }
     }
 }
@@ -241,7 +255,7 @@ pub fn ingest(
         }
         (ChannelAction::Cancel, Some(r)) => {
             let id = r.id.clone();
-            reservations::cancel_from_channel(conn, actor, r, lm, Some(raw.clone()), now)?;
+            reservations::apply_cancellation(conn, actor, r, Some(lm), Some(raw.clone()), now)?;
             ("cancelled", Some(id))
         }
         (ChannelAction::Create | ChannelAction::Modify, None) => {

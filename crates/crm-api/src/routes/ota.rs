@@ -8,8 +8,8 @@ use crate::auth::{roles, Auth};
 use crate::crypto::sha256_hex;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::{body_too_large, MAX_BODY_BYTES};
-use crate::http::{parse_json, RequestId};
-use crate::routes::channels::{ingest, ChannelPushResult, ChannelReservationPush};
+use crate::http::RequestId;
+use crate::routes::channels::{ingest_with_retry, ChannelPushResult};
 use crate::state::AppState;
 use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -728,32 +728,16 @@ pub async fn hotel_res_notif(
         let mut hashed = push_json.clone();
         crm_domain::channel::redact_json(&mut hashed);
         let hash = sha256_hex(format!("ota-xml:{hashed}").as_bytes());
-        let raw = redacted_message.clone();
-        let (shared, a) = (state.get_ref().clone(), actor.clone());
-        let push_text = hashed.to_string();
-        let mut attempt = 0;
-        let result = loop {
-            attempt += 1;
-            let (shared, a, raw, hash, push_text) = (
-                shared.clone(),
-                a.clone(),
-                raw.clone(),
-                hash.clone(),
-                push_text.clone(),
-            );
-            let r = state
-                .write(move |conn| {
-                    let push: ChannelReservationPush = parse_json(push_text.as_bytes())?;
-                    ingest(conn, &shared, &a, OTA_CHANNEL, push, raw, hash, now)
-                })
-                .await;
-            match r {
-                Err(e) if attempt == 1 && matches!(e.code, "reservation_exists" | "duplicate") => {
-                    continue
-                }
-                other => break other,
-            }
-        };
+        let result = ingest_with_retry(
+            &state,
+            &actor,
+            OTA_CHANNEL,
+            hashed.to_string(),
+            redacted_message.clone(),
+            hash,
+            now,
+        )
+        .await;
         match result {
             Ok(result) => outcomes.push(Outcome::Done {
                 unique_id,

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crm_storage::audit::{self, AuditFilter};
 use crm_storage::guests::{self, Guest};
 use crm_storage::identity_documents;
-use crm_storage::pagination::{PageRequest, SortOrder};
+use crm_storage::pagination::all_pages;
 use crm_storage::reservations::{self, ReservationFilter};
 use crm_storage::{consents, consents::ConsentRecord};
 use serde::Serialize;
@@ -65,56 +65,17 @@ pub async fn export_guest(
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
             let consent_records: Vec<ConsentRecord> =
                 consents::all_for_guest(conn, &org, &guest_id)?;
-            let mut events = Vec::new();
-            let mut page = Some(PageRequest {
-                limit: 200,
-                after: None,
-                order: SortOrder::OldestFirst,
-            });
             let filter = AuditFilter {
                 entity_id: Some(guest_id.clone()),
                 ..AuditFilter::default()
             };
-            while let Some(p) = page {
-                let got = audit::list(conn, &org, &filter, &p)?;
-                page = got.next_after.clone().map(|after| PageRequest {
-                    after: Some(after),
-                    ..p.clone()
-                });
-                events.extend(got.items);
-            }
-            let mut bookings = Vec::new();
-            let mut page = Some(PageRequest {
-                limit: 200,
-                after: None,
-                order: SortOrder::OldestFirst,
-            });
-            let filter = ReservationFilter {
+            let events = all_pages(|p| audit::list(conn, &org, &filter, p))?;
+            let bookings_filter = ReservationFilter {
                 guest_id: Some(guest_id.clone()),
                 ..ReservationFilter::default()
             };
-            while let Some(p) = page {
-                let got = reservations::list(conn, &org, &filter, &p)?;
-                page = got.next_after.clone().map(|after| PageRequest {
-                    after: Some(after),
-                    ..p.clone()
-                });
-                bookings.extend(got.items);
-            }
-            let mut stays = Vec::new();
-            let mut page = Some(PageRequest {
-                limit: 200,
-                after: None,
-                order: SortOrder::OldestFirst,
-            });
-            while let Some(p) = page {
-                let got = reservations::stays_of_guest(conn, &org, &guest_id, &p)?;
-                page = got.next_after.clone().map(|after| PageRequest {
-                    after: Some(after),
-                    ..p.clone()
-                });
-                stays.extend(got.items);
-            }
+            let bookings = all_pages(|p| reservations::list(conn, &org, &bookings_filter, p))?;
+            let stays = all_pages(|p| reservations::stays_of_guest(conn, &org, &guest_id, p))?;
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
             Ok((guest, docs, consent_records, events, bookings, stays))
         })

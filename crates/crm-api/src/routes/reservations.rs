@@ -984,44 +984,18 @@ pub async fn cancel_reservation(
         .write(move |conn| {
             let current = load(conn, &org, &id)?;
             transition(&current, ReservationStatus::Cancelled)?;
-            let tz = property_zone(conn, &org, &current.property_id)?;
-            let fee = cancellation_fee(&current, tz, now);
-            if !dry_run {
-                let mut next = current.clone();
-                next.status = ReservationStatus::Cancelled;
-                next.cancellation_fee = Some(fee);
-                next.status_changed_at = Some(now);
-                next.rooms
-                    .iter_mut()
-                    .for_each(|s| s.holds_inventory = false);
-                next.version += 1;
-                next.updated_at = now;
-                reservations::update(conn, &next, current.version)?;
-                reservations::insert_revision(
-                    conn,
-                    &org,
-                    &revision(
-                        &actor,
-                        &next,
-                        "cancelled",
-                        &["status", "cancellation_fee"],
-                        now,
-                    ),
-                )?;
-                actor.record(
-                    conn,
-                    now,
-                    "reservation.cancelled",
-                    "reservation",
-                    &next.id,
-                    &["status"],
-                )?;
-            }
+            let (reservation_id, currency) = (current.id.clone(), current.currency.clone());
+            let fee = if dry_run {
+                let tz = property_zone(conn, &org, &current.property_id)?;
+                cancellation_fee(&current, tz, now)
+            } else {
+                apply_cancellation(conn, &actor, current, None, None, now)?
+            };
             Ok(CancellationQuote {
-                reservation_id: current.id,
+                reservation_id,
                 fee: Money {
                     amount: fee,
-                    currency: current.currency,
+                    currency,
                 },
                 dry_run,
             })
@@ -1306,22 +1280,27 @@ pub async fn list_revisions(
     }))
 }
 
-/// Cancels on a channel's word: the fee follows the snapshotted policy.
-pub fn cancel_from_channel(
+/// Cancels a reservation: the fee follows each room's snapshotted policy at
+/// `now`; the rooms are released; a revision (with the channel's raw
+/// message, if any) and the audit event are written. Returns the fee.
+pub fn apply_cancellation(
     conn: &mut DbConnection,
     actor: &Actor,
     current: Reservation,
-    last_modified: DateTime<Utc>,
+    channel_last_modified: Option<DateTime<Utc>>,
     raw_message: Option<String>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<i64, ApiError> {
     let org = actor.principal.org_id.clone();
     let tz = property_zone(conn, &org, &current.property_id)?;
+    let fee = cancellation_fee(&current, tz, now);
     let mut next = current.clone();
     next.status = ReservationStatus::Cancelled;
-    next.cancellation_fee = Some(cancellation_fee(&current, tz, now));
+    next.cancellation_fee = Some(fee);
     next.status_changed_at = Some(now);
-    next.channel_last_modified = Some(last_modified);
+    if channel_last_modified.is_some() {
+        next.channel_last_modified = channel_last_modified;
+    }
     next.rooms
         .iter_mut()
         .for_each(|s| s.holds_inventory = false);
@@ -1345,7 +1324,7 @@ pub fn cancel_from_channel(
         &next.id,
         &["status"],
     )?;
-    Ok(())
+    Ok(fee)
 }
 
 /// Applies a channel's newer version of a booking: its rooms, requests and
