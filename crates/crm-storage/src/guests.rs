@@ -198,29 +198,78 @@ fn to_row(g: &Guest) -> StorageResult<GuestRow> {
 }
 
 /// Rewrites the derived rows (tags, search terms) from the profile.
-fn write_index_rows(conn: &mut DbConnection, g: &Guest) -> StorageResult<()> {
-    diesel::delete(guest_tags::table.filter(guest_tags::guest_id.eq(&g.id))).execute(conn)?;
-    diesel::delete(guest_search_terms::table.filter(guest_search_terms::guest_id.eq(&g.id)))
-        .execute(conn)?;
-    // One row per statement: MultiConnection has no multi-row insert.
-    for tag in &g.profile.tags {
-        diesel::insert_into(guest_tags::table)
-            .values((
-                guest_tags::org_id.eq(&g.org_id),
-                guest_tags::guest_id.eq(&g.id),
-                guest_tags::tag.eq(tag),
-            ))
+#[derive(Insertable)]
+#[diesel(table_name = guest_tags)]
+struct TagRow<'a> {
+    org_id: &'a str,
+    guest_id: &'a str,
+    tag: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = guest_search_terms)]
+struct TermRow<'a> {
+    org_id: &'a str,
+    guest_id: &'a str,
+    term: String,
+}
+
+/// Writes the derived rows (tags, search terms) of a profile; `replace`
+/// deletes the old ones first (a new guest has none).
+fn write_index_rows(conn: &mut DbConnection, g: &Guest, replace: bool) -> StorageResult<()> {
+    if replace {
+        diesel::delete(guest_tags::table.filter(guest_tags::guest_id.eq(&g.id))).execute(conn)?;
+        diesel::delete(guest_search_terms::table.filter(guest_search_terms::guest_id.eq(&g.id)))
             .execute(conn)?;
     }
-    if g.erased_at.is_none() {
-        for term in search::terms_for(&g.profile) {
-            diesel::insert_into(guest_search_terms::table)
-                .values((
-                    guest_search_terms::org_id.eq(&g.org_id),
-                    guest_search_terms::guest_id.eq(&g.id),
-                    guest_search_terms::term.eq(term),
-                ))
-                .execute(conn)?;
+    let tags: Vec<TagRow> = g
+        .profile
+        .tags
+        .iter()
+        .map(|t| TagRow {
+            org_id: &g.org_id,
+            guest_id: &g.id,
+            tag: t,
+        })
+        .collect();
+    let terms: Vec<TermRow> = if g.erased_at.is_none() {
+        search::terms_for(&g.profile)
+            .into_iter()
+            .map(|term| TermRow {
+                org_id: &g.org_id,
+                guest_id: &g.id,
+                term,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // One multi-row INSERT each. MultiConnection cannot batch inserts, so
+    // this goes to the inner connection; both backends take the same rows.
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            if !tags.is_empty() {
+                diesel::insert_into(guest_tags::table)
+                    .values(&tags)
+                    .execute(pg)?;
+            }
+            if !terms.is_empty() {
+                diesel::insert_into(guest_search_terms::table)
+                    .values(&terms)
+                    .execute(pg)?;
+            }
+        }
+        DbConnection::Sqlite(sqlite) => {
+            if !tags.is_empty() {
+                diesel::insert_into(guest_tags::table)
+                    .values(&tags)
+                    .execute(sqlite)?;
+            }
+            if !terms.is_empty() {
+                diesel::insert_into(guest_search_terms::table)
+                    .values(&terms)
+                    .execute(sqlite)?;
+            }
         }
     }
     Ok(())
@@ -230,7 +279,7 @@ pub fn insert(conn: &mut DbConnection, guest: &Guest) -> StorageResult<()> {
     diesel::insert_into(guests::table)
         .values(to_row(guest)?)
         .execute(conn)?;
-    write_index_rows(conn, guest)
+    write_index_rows(conn, guest, false)
 }
 
 pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> StorageResult<Guest> {
@@ -286,7 +335,7 @@ pub fn update(conn: &mut DbConnection, guest: &Guest, expected_version: i32) -> 
     if updated == 0 {
         return Err(StorageError::VersionConflict);
     }
-    write_index_rows(conn, guest)
+    write_index_rows(conn, guest, true)
 }
 
 #[derive(Debug, Clone, Default)]
