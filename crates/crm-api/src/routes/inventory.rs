@@ -36,6 +36,9 @@ pub struct RoomTypeWrite {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019ab1c2-0000-7000-8000-0000000000a1", "property_id": "019ab1c2-0000-7000-8000-0000000000b1",
+    "code": "DLK", "name": "Deluxe King", "room_count": 20, "max_occupancy": 3, "overbooking_percent": 10, "version": 1,
+    "created_at": "2026-11-24T08:30:00Z", "updated_at": "2026-11-24T08:30:00Z"}))]
 pub struct RoomTypeDto {
     pub id: String,
     pub property_id: String,
@@ -277,6 +280,10 @@ pub struct RatePlanWrite {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019ab1c2-0000-7000-8000-0000000000a2", "property_id": "019ab1c2-0000-7000-8000-0000000000b1",
+    "code": "BAR", "name": "Best available rate", "meal_plan": "breakfast",
+    "cancellation_policy": {"type": "free_until", "hours_before_arrival": 48, "fee": {"type": "first_night"}}, "version": 1,
+    "created_at": "2026-11-24T08:30:00Z", "updated_at": "2026-11-24T08:30:00Z"}))]
 pub struct RatePlanDto {
     pub id: String,
     pub property_id: String,
@@ -554,6 +561,10 @@ pub struct Alternative {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"property_id": "019ab1c2-0000-7000-8000-0000000000b1",
+    "room_types": [{"room_type_id": "019ab1c2-0000-7000-8000-0000000000a1", "room_type": "DLK", "name": "Deluxe King", "max_occupancy": 3,
+        "days": [{"date": "2026-12-10", "rooms": 20, "sold": 22, "overbooking_allowance": 2, "available": 0, "closed": false}]}],
+    "alternatives": [{"room_type": "TWN", "arrival": "2026-12-10", "departure": "2026-12-11"}]}))]
 pub struct AvailabilityResponse {
     pub property_id: String,
     pub room_types: Vec<RoomTypeAvailability>,

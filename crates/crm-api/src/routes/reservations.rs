@@ -119,6 +119,18 @@ pub struct RoomStayDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019ab1c2-0000-7000-8000-0000000000f1", "property_id": "019ab1c2-0000-7000-8000-0000000000b1",
+    "guest_id": "019ab1c2-0000-7000-8000-000000000101", "channel": "ota", "channel_reservation_id": "CTRIP-1029384756",
+    "confirmation_number": "HC7K2M9QXT", "status": "confirmed",
+    "rooms": [{"id": "019ab1c2-0000-7000-8000-0000000000f2", "room_type_id": "019ab1c2-0000-7000-8000-0000000000a1",
+        "rate_plan_id": "019ab1c2-0000-7000-8000-0000000000a2", "arrival": "2026-12-10", "departure": "2026-12-12", "nights": 2,
+        "adults": 2, "children_ages": [6], "amount": {"amount": 91600, "currency": "CNY"},
+        "cancellation_policy": {"type": "free_until", "hours_before_arrival": 48, "fee": {"type": "first_night"}}}],
+    "special_requests": "High floor", "guest_comments": null, "total": {"amount": 91600, "currency": "CNY"},
+    "cancellation_fee": null, "compensation": null, "version": 1, "created_by": "019ab1c2-0000-7000-8000-0000000000c1",
+    "created_at": "2026-11-24T08:30:00Z", "updated_at": "2026-11-24T08:30:00Z"
+}))]
 pub struct ReservationDto {
     pub id: String,
     pub property_id: String,

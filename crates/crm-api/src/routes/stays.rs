@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019ab1c2-0000-7000-8000-0000000000d9", "reservation_id": "019ab1c2-0000-7000-8000-0000000000f1",
+    "property_id": "019ab1c2-0000-7000-8000-0000000000b1", "channel": "ota", "arrival": "2026-12-10", "departure": "2026-12-12",
+    "nights": 2, "room_revenue": {"amount": 91600, "currency": "CNY"}, "food_and_beverage_revenue": {"amount": 12800, "currency": "CNY"},
+    "other_revenue": {"amount": 0, "currency": "CNY"}, "total_revenue": {"amount": 104400, "currency": "CNY"},
+    "checked_out_at": "2026-12-12T03:40:00Z"}))]
 pub struct StayDto {
     pub id: String,
     pub reservation_id: String,

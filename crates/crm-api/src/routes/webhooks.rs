@@ -30,6 +30,9 @@ pub struct CreateWebhookRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019ab1c2-0000-7000-8000-0000000000e9", "url": "https://pms.example.com/hooks/hotel-crm",
+    "event_types": ["reservation.created"], "active": true, "version": 1,
+    "created_at": "2026-11-24T08:30:00Z", "updated_at": "2026-11-24T08:30:00Z", "secret": "shown-once"}))]
 pub struct WebhookDto {
     pub id: String,
     pub url: String,
@@ -261,6 +264,9 @@ pub async fn update_webhook(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019ab1c2-0000-7000-8000-0000000000ea", "event_id": "019ab1c2-0000-7000-8000-0000000000eb",
+    "event_type": "reservation.created", "status": "delivered", "attempts": 2, "last_status_code": 200, "last_error": null,
+    "next_attempt_at": null, "delivered_at": "2026-11-24T08:30:05Z", "created_at": "2026-11-24T08:30:00Z"}))]
 pub struct DeliveryDto {
     pub id: String,
     pub event_id: String,
