@@ -1,6 +1,7 @@
 -- Foundation: tenancy, staff, integration clients, guests, audit, idempotency.
--- Ids are UUIDv7 strings; every table carries org_id and every index leads
--- with it, so the schema can be distributed by organisation (Citus).
+-- Ids are UUIDv7 strings; every table but organizations carries org_id and
+-- the lookup indexes lead with it. Distributing by organisation (Citus)
+-- will also need org_id in the primary keys and global unique constraints.
 
 CREATE TABLE organizations (
     id              TEXT PRIMARY KEY,
