@@ -25,6 +25,21 @@ pub enum Channel {
     App,
 }
 
+impl Channel {
+    /// The API name (`walk_in`), also the channel code of direct bookings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Website => "website",
+            Channel::Ota => "ota",
+            Channel::Phone => "phone",
+            Channel::Email => "email",
+            Channel::TravelAgency => "travel_agency",
+            Channel::WalkIn => "walk_in",
+            Channel::App => "app",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -378,6 +393,24 @@ mod tests {
         assert_eq!(sellable_rooms(10, 10), 11);
         assert_eq!(sellable_rooms(9, 10), 9);
         assert_eq!(sellable_rooms(20, 0), 20);
+    }
+
+    #[test]
+    fn channel_names_match_their_serde_names() {
+        for c in [
+            Channel::Website,
+            Channel::Ota,
+            Channel::Phone,
+            Channel::Email,
+            Channel::TravelAgency,
+            Channel::WalkIn,
+            Channel::App,
+        ] {
+            assert_eq!(
+                serde_json::to_value(c).unwrap(),
+                serde_json::Value::String(c.as_str().into())
+            );
+        }
     }
 
     #[test]

@@ -706,10 +706,7 @@ pub async fn create_reservation(
     let shared = state.get_ref().clone();
     let request = body.0;
     let source = BookingSource {
-        channel_code: serde_json::to_value(request.channel)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        channel_code: request.channel.as_str().to_string(),
         last_modified: None,
         raw_message: None,
         enforce_availability: true,
@@ -1075,7 +1072,7 @@ async fn change_status(
                         guest_id: current.guest_id.clone(),
                         reservation_id: current.id.clone(),
                         property_id: current.property_id.clone(),
-                        channel: serde_json::to_value(current.channel).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                        channel: current.channel.as_str().to_string(),
                         arrival,
                         departure,
                         nights: i32::try_from(nights).unwrap_or(i32::MAX),
