@@ -118,6 +118,14 @@ async fn deliver_due(
 ) -> Result<(), String> {
     let now = state.clock.now();
     let db = state.db.clone();
+    let any = tokio::task::spawn_blocking(move || db.read(|conn| webhooks::any_due(conn, now)))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    if !any {
+        return Ok(());
+    }
+    let db = state.db.clone();
     let due: Vec<DueDelivery> = tokio::task::spawn_blocking(move || {
         db.write(|conn| webhooks::lease_due(conn, now, now + Duration::seconds(60), 20))
     })

@@ -200,6 +200,18 @@ pub struct DueDelivery {
     pub secret_encrypted: String,
 }
 
+/// Is any delivery due? A plain read, so an idle worker does not open a
+/// write transaction (on SQLite: take the writer lock) every poll.
+pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> StorageResult<bool> {
+    let due: Option<String> = webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::next_attempt_at.le(to_db(now)))
+        .select(webhook_deliveries::id)
+        .first(conn)
+        .optional()?;
+    Ok(due.is_some())
+}
+
 /// Takes up to `limit` due deliveries of every organisation (the worker
 /// serves all tenants; every row it then reads is filtered by the
 /// delivery's own organisation), leasing each
