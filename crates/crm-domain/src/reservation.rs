@@ -447,16 +447,42 @@ impl DayInventory {
     }
 }
 
+/// How rooms sold per `(room type, night)` change when a reservation's
+/// inventory-holding stays `(room type, arrival, departure)` go from
+/// `before` to `after`. Nights that net to zero are left out; the rest come
+/// sorted, so concurrent writers touch counters in the same order.
+pub fn room_night_deltas(
+    before: &[(&str, NaiveDate, NaiveDate)],
+    after: &[(&str, NaiveDate, NaiveDate)],
+) -> Vec<(String, NaiveDate, i64)> {
+    let mut net: std::collections::BTreeMap<(String, NaiveDate), i64> = Default::default();
+    for (stays, sign) in [(before, -1), (after, 1)] {
+        for (room_type, arrival, departure) in stays {
+            let dates = StayDates {
+                arrival: *arrival,
+                departure: *departure,
+            };
+            for night in dates.dates() {
+                *net.entry((room_type.to_string(), night)).or_default() += sign;
+            }
+        }
+    }
+    net.into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((t, d), n)| (t, d, n))
+        .collect()
+}
+
 /// The nights `[from, to)` of one room type, given its room count, its
 /// overbooking percentage, per-date overrides `(date, rooms, closed)` and
-/// the `(arrival, departure)` of every room stay holding it.
+/// the rooms sold per night (nights not listed sold none).
 pub fn inventory_calendar(
     from: NaiveDate,
     to: NaiveDate,
     room_count: i64,
     overbooking_percent: i64,
     overrides: &[(NaiveDate, Option<i64>, bool)],
-    held: &[(NaiveDate, NaiveDate)],
+    sold_per_night: &[(NaiveDate, i64)],
 ) -> Vec<DayInventory> {
     let days = (to - from).num_days().max(0);
     (0..days)
@@ -467,7 +493,10 @@ pub fn inventory_calendar(
                 .find(|(d, _, _)| *d == date)
                 .map(|(_, rooms, closed)| (rooms.unwrap_or(room_count), *closed))
                 .unwrap_or((room_count, false));
-            let sold = held.iter().filter(|(a, d)| *a <= date && date < *d).count() as i64;
+            let sold = sold_per_night
+                .iter()
+                .find(|(d, _)| *d == date)
+                .map_or(0, |(_, n)| *n);
             DayInventory {
                 date,
                 rooms,
@@ -486,10 +515,14 @@ mod calendar_tests {
     #[test]
     fn the_calendar_counts_nights_overrides_and_allowance() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let held = [
-            (d("2026-12-01"), d("2026-12-03")),
-            (d("2026-12-02"), d("2026-12-04")),
+        let stays = [
+            ("DLK", d("2026-12-01"), d("2026-12-03")),
+            ("DLK", d("2026-12-02"), d("2026-12-04")),
         ];
+        let held: Vec<(NaiveDate, i64)> = room_night_deltas(&[], &stays)
+            .into_iter()
+            .map(|(_, night, n)| (night, n))
+            .collect();
         let overrides = [
             (d("2026-12-03"), Some(5), false),
             (d("2026-12-04"), None, true),
@@ -503,5 +536,26 @@ mod calendar_tests {
             vec![10, 9, 4, 0],
             "11 sellable, then an override of 5 rooms, then closed"
         );
+    }
+
+    #[test]
+    fn a_modification_moves_only_the_nights_that_changed() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        // Two nights on DLK become the second night on DLK plus one on TWN.
+        let before = [("DLK", d("2026-12-01"), d("2026-12-03"))];
+        let after = [
+            ("DLK", d("2026-12-02"), d("2026-12-03")),
+            ("TWN", d("2026-12-03"), d("2026-12-04")),
+        ];
+        assert_eq!(
+            room_night_deltas(&before, &after),
+            vec![
+                ("DLK".to_string(), d("2026-12-01"), -1),
+                ("TWN".to_string(), d("2026-12-03"), 1),
+            ]
+        );
+        assert!(room_night_deltas(&before, &before).is_empty());
+        let cancelled = room_night_deltas(&before, &[]);
+        assert_eq!(cancelled.iter().map(|(_, _, n)| n).sum::<i64>(), -2);
     }
 }

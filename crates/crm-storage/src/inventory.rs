@@ -3,7 +3,7 @@
 use crate::codec::{enum_from_db, enum_to_db};
 use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
-use crate::schema::{inventory_overrides, rate_plans, reservation_rooms, room_types};
+use crate::schema::{inventory_overrides, rate_plans, room_nights_sold, room_types};
 use crate::time::{from_db, to_db};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crm_domain::reservation::{CancellationPolicy, MealPlan};
@@ -346,32 +346,93 @@ pub fn overrides_between(
         .collect())
 }
 
-/// (room type id, arrival, departure) of every room stay holding inventory
-/// of these room types between `from` and `to`.
-pub fn held_room_stays(
+/// Rooms sold per (room type id, night) for these room types over
+/// `[from, to)`; nights with none sold are absent.
+pub fn sold_nights(
     conn: &mut DbConnection,
     org_id: &str,
     room_type_ids: &[String],
     from: NaiveDate,
     to: NaiveDate,
-) -> StorageResult<Vec<(String, NaiveDate, NaiveDate)>> {
-    Ok(reservation_rooms::table
-        .filter(reservation_rooms::org_id.eq(org_id))
-        .filter(reservation_rooms::room_type_id.eq_any(room_type_ids))
-        .filter(reservation_rooms::holds_inventory.eq(true))
-        .filter(reservation_rooms::arrival.lt(to))
-        // A stay is at most MAX_NIGHTS long, so this bounds the index range
-        // from below too; without it every earlier stay was scanned and
-        // ingestion slowed as bookings accumulated (found by `make bench`).
-        .filter(
-            reservation_rooms::arrival
-                .gt(from - chrono::Duration::days(crm_domain::reservation::MAX_NIGHTS)),
-        )
-        .filter(reservation_rooms::departure.gt(from))
+) -> StorageResult<Vec<(String, NaiveDate, i64)>> {
+    let rows: Vec<(String, NaiveDate, i32)> = room_nights_sold::table
+        .filter(room_nights_sold::org_id.eq(org_id))
+        .filter(room_nights_sold::room_type_id.eq_any(room_type_ids))
+        .filter(room_nights_sold::night.ge(from))
+        .filter(room_nights_sold::night.lt(to))
+        .filter(room_nights_sold::sold.ne(0))
         .select((
-            reservation_rooms::room_type_id,
-            reservation_rooms::arrival,
-            reservation_rooms::departure,
+            room_nights_sold::room_type_id,
+            room_nights_sold::night,
+            room_nights_sold::sold,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, d, n)| (t, d, i64::from(n)))
+        .collect())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = room_nights_sold)]
+struct SoldRow<'a> {
+    org_id: &'a str,
+    room_type_id: &'a str,
+    night: NaiveDate,
+    sold: i32,
+}
+
+/// Adds `(room type id, night, change)` to the rooms-sold counters, in the
+/// caller's transaction. MultiConnection cannot express ON CONFLICT, so
+/// this goes to the inner connection: on PostgreSQL one upsert for all
+/// nights.
+pub(crate) fn add_sold_nights(
+    conn: &mut DbConnection,
+    org_id: &str,
+    deltas: &[(String, NaiveDate, i64)],
+) -> StorageResult<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let rows = deltas
+        .iter()
+        .map(|(t, night, n)| {
+            Ok(SoldRow {
+                org_id,
+                room_type_id: t,
+                night: *night,
+                sold: i32::try_from(*n)
+                    .map_err(|_| StorageError::Corrupt("room night change out of range".into()))?,
+            })
+        })
+        .collect::<StorageResult<Vec<_>>>()?;
+    use diesel::upsert::excluded;
+    let target = (
+        room_nights_sold::org_id,
+        room_nights_sold::room_type_id,
+        room_nights_sold::night,
+    );
+    let add = room_nights_sold::sold.eq(room_nights_sold::sold + excluded(room_nights_sold::sold));
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(room_nights_sold::table)
+            .values(&rows)
+            .on_conflict(target)
+            .do_update()
+            .set(add)
+            .execute(pg)?,
+        // Diesel has no batch upsert for SQLite; a statement there is a
+        // function call, not a round trip.
+        DbConnection::Sqlite(sqlite) => {
+            for row in &rows {
+                diesel::insert_into(room_nights_sold::table)
+                    .values(row)
+                    .on_conflict(target)
+                    .do_update()
+                    .set(add)
+                    .execute(sqlite)?;
+            }
+            rows.len()
+        }
+    };
+    Ok(())
 }

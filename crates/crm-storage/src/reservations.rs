@@ -10,7 +10,7 @@ use crate::schema::{
 };
 use crate::time::{from_db, to_db};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use crm_domain::reservation::{CancellationPolicy, Channel, ReservationStatus};
+use crm_domain::reservation::{room_night_deltas, CancellationPolicy, Channel, ReservationStatus};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
@@ -177,7 +177,23 @@ pub fn insert(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
     diesel::insert_into(reservations::table)
         .values(row_of(r)?)
         .execute(conn)?;
-    insert_rooms(conn, r)
+    insert_rooms(conn, r)?;
+    let after = holding(
+        r.rooms
+            .iter()
+            .map(|x| (x.holds_inventory, &x.room_type_id, x.arrival, x.departure)),
+    );
+    crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&[], &after))
+}
+
+/// The (room type, arrival, departure) of the stays that hold inventory.
+fn holding<'a>(
+    rooms: impl Iterator<Item = (bool, &'a String, NaiveDate, NaiveDate)>,
+) -> Vec<(&'a str, NaiveDate, NaiveDate)> {
+    rooms
+        .filter(|(holds, ..)| *holds)
+        .map(|(_, t, a, d)| (t.as_str(), a, d))
+        .collect()
 }
 
 fn insert_rooms(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
@@ -302,7 +318,20 @@ pub fn update(
     if n == 0 {
         return Err(StorageError::VersionConflict);
     }
-    // Rooms are rewritten whole: a modification may change any of them.
+    // Rooms are rewritten whole: a modification may change any of them;
+    // the rooms-sold counters move by the difference.
+    let old_rooms = rooms_of(conn, &r.org_id, std::slice::from_ref(&r.id))?;
+    let before = holding(
+        old_rooms
+            .iter()
+            .map(|x| (x.holds_inventory, &x.room_type_id, x.arrival, x.departure)),
+    );
+    let after = holding(
+        r.rooms
+            .iter()
+            .map(|x| (x.holds_inventory, &x.room_type_id, x.arrival, x.departure)),
+    );
+    crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&before, &after))?;
     diesel::delete(
         reservation_rooms::table
             .filter(reservation_rooms::org_id.eq(&r.org_id))

@@ -369,11 +369,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    room_nights_sold (org_id, room_type_id, night) {
+        org_id -> Text,
+        room_type_id -> Text,
+        night -> Date,
+        sold -> Integer,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    room_nights_sold,
     organizations,
     properties,
     users,

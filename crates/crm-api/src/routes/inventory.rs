@@ -584,7 +584,7 @@ pub fn calendars(
 ) -> Result<Vec<RoomTypeAvailability>, ApiError> {
     let ids: Vec<String> = types.iter().map(|t| t.id.clone()).collect();
     let overrides = inventory::overrides_between(conn, org, &ids, from, to)?;
-    let held = inventory::held_room_stays(conn, org, &ids, from, to)?;
+    let sold = inventory::sold_nights(conn, org, &ids, from, to)?;
     Ok(types
         .iter()
         .map(|t| {
@@ -593,10 +593,10 @@ pub fn calendars(
                 .filter(|o| o.room_type_id == t.id)
                 .map(|o| (o.date, o.rooms.map(i64::from), o.closed))
                 .collect();
-            let h: Vec<(NaiveDate, NaiveDate)> = held
+            let h: Vec<(NaiveDate, i64)> = sold
                 .iter()
                 .filter(|(id, _, _)| *id == t.id)
-                .map(|(_, a, d)| (*a, *d))
+                .map(|(_, night, n)| (*night, *n))
                 .collect();
             RoomTypeAvailability {
                 room_type_id: t.id.clone(),
