@@ -3,7 +3,9 @@
 # PostgreSQL, then at 16 connections with wrk: GET guest by id, search by
 # phone prefix, search by name (pinyin). Prints requests/s, p50/p99 and the
 # server's peak RSS; on PostgreSQL also pgbench doing the same primary-key
-# lookup in the same run, and the ratio.
+# lookup in the same run, and the ratio; then channel ingestion and loyalty
+# (see bench_ingest and bench_loyalty). BENCH_BACKENDS=postgresql and
+# BENCH_SKIP=wrk,ingest skip parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 command -v pgbench >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib; }
 
 echo "== release build"
-cargo build --release --quiet --bin hotel-crm --bin ingest-bench
+cargo build --release --quiet --bin hotel-crm --bin ingest-bench --bin loyalty-bench
 BIN=target/release/hotel-crm
 
 export HOTEL_CRM_JWT_SECRET=bench-jwt-secret-bench-jwt-secret-0001
@@ -34,6 +36,8 @@ export HOTEL_CRM_BIND=127.0.0.1:$PORT
 # Access logging at info costs a write per request; production keeps it,
 # the benchmark measures the API.
 export RUST_LOG=warn
+
+skipped() { [[ ",${BENCH_SKIP:-}," == *",$1,"* ]]; }
 
 api() { curl -fsS -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$1"; }
 
@@ -80,6 +84,43 @@ SQL
   echo "postgresql pgbench_reservation_insert tps=$tps"
 }
 
+# Loyalty on PostgreSQL: balance and statement of a member with 10,000
+# ledger entries and a redemption burst (loyalty-bench), then the expiry job
+# over 1,000,000 lots seeded with SQL (10 lots of 10 points for each of
+# 100,000 members, all past their expiry date), then the ledger audit.
+bench_loyalty() { # database-url
+  local url=$1
+  curl -fsS -X PUT -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    "http://127.0.0.1:$PORT/api/v1/loyalty/program" \
+    -d '{"name":"Bench club","expiry_months":12,"earn_rates":{"room":{"points":1,"per_amount":100}}}' >/dev/null
+  target/release/loyalty-bench "http://127.0.0.1:$PORT" "$TOKEN" | sed 's/^loyalty/postgresql loyalty/'
+  psql -qAt "$url" -v org="$ORG" >/dev/null <<'SQL'
+INSERT INTO loyalty_members (id, org_id, guest_id, member_number, tier_id, source, joined_on, tier_since, next_review_on, points_balance, version, created_at, updated_at)
+SELECT gen_random_uuid()::text, :'org', g.id, 'B' || lpad((row_number() OVER ())::text, 9, '0'),
+       (SELECT id FROM loyalty_tiers WHERE org_id = :'org' ORDER BY rank LIMIT 1),
+       'bench-expiry', current_date - 400, current_date - 400, current_date + 365, 100, 1, now(), now()
+FROM guests g
+WHERE g.org_id = :'org' AND NOT EXISTS (SELECT 1 FROM loyalty_members m WHERE m.guest_id = g.id)
+LIMIT 100000;
+INSERT INTO points_entries (id, org_id, member_id, entry_type, points, source_type, source_id, created_by, created_at)
+SELECT gen_random_uuid()::text, m.org_id, m.id, 'bonus', 10, 'campaign', 'bench-' || n, 'bench', now() - interval '400 days'
+FROM loyalty_members m, generate_series(1, 10) AS n
+WHERE m.source = 'bench-expiry';
+INSERT INTO points_lots (id, org_id, member_id, entry_id, points, remaining, expires_on, created_at)
+SELECT gen_random_uuid()::text, e.org_id, e.member_id, e.id, 10, 10, current_date - 35, e.created_at
+FROM points_entries e WHERE e.source_id LIKE 'bench-%';
+VACUUM ANALYZE loyalty_members;
+VACUUM ANALYZE points_entries;
+VACUUM ANALYZE points_lots;
+SQL
+  local lots=$(psql -qAt "$url" -c "SELECT count(*) FROM points_lots WHERE remaining > 0 AND expires_on < current_date")
+  local t0=$(date +%s.%N)
+  "$BIN" jobs run points-expiry | sed 's/^/   /'
+  local t1=$(date +%s.%N)
+  python3 -c "print('postgresql loyalty points_expiry lots=$lots seconds=%.1f (target < 30)' % ($t1 - $t0))"
+  "$BIN" jobs run loyalty-audit | head -3 | sed 's/^/   /'
+}
+
 bench_backend() { # name database-url
   local name=$1 url=$2
   echo "== $name: seeding $GUESTS guests"
@@ -124,12 +165,14 @@ with open(f"{work}/names", "w") as f:
     for _ in range(5000):
         f.write(random.choice(family) + random.choice(given) + random.choice(given) + "\n")
 PY
+  if ! skipped wrk; then
   run_wrk "$name get_by_id" "$WORK/ids" "/api/v1/guests/" ""
   run_wrk "$name search_phone_prefix" "$WORK/phones" "/api/v1/guests?limit=10&q=" ""
   run_wrk "$name search_name_pinyin" "$WORK/names" "/api/v1/guests?limit=10&q=" ""
   echo "$name server_peak_rss_mb=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$SERVER_PID/status)"
+  fi
 
-  if [ "$name" = postgresql ]; then
+  if [ "$name" = postgresql ] && ! skipped wrk; then
     # The same primary-key lookup, straight from PostgreSQL, same clients.
     psql -qAt "$url" -c "CREATE TABLE bench_ids (n INTEGER PRIMARY KEY, id TEXT NOT NULL)" \
       -c "INSERT INTO bench_ids SELECT row_number() OVER (ORDER BY id), id FROM guests WHERE org_id = '$ORG'" >/dev/null
@@ -141,7 +184,10 @@ SQL
     local tps=$(pgbench -n -M prepared -c $CONNECTIONS -j 2 -T "${DURATION%s}" -f "$WORK/pk.sql" "$url" 2>/dev/null \
       | awk '/^tps/ {printf "%.0f", $3}')
     echo "postgresql pgbench_pk_lookup tps=$tps"
-    bench_ingest "$url"
+  fi
+  if [ "$name" = postgresql ]; then
+    skipped ingest || bench_ingest "$url"
+    skipped loyalty || bench_loyalty "$url"
   fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 }
@@ -159,9 +205,11 @@ BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 } | tee "$WORK/results"
 [[ " $BACKENDS " == *" postgresql "* ]] || exit 0
 
+grep -q '^postgresql get_by_id' "$WORK/results" || exit 0
 get_rps=$(grep '^postgresql get_by_id' "$WORK/results" | sed 's/.*rps=\([0-9]*\).*/\1/')
 tps=$(grep '^postgresql pgbench_pk_lookup' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')
 python3 -c "print('ratio get_by_id / pgbench = %.2f (target >= 0.5)' % ($get_rps / $tps))"
+grep -q '^postgresql ingest messages' "$WORK/results" || exit 0
 ingest_rps=$(grep '^postgresql ingest messages' "$WORK/results" | sed 's/.*reservations_per_s=\([0-9]*\).*/\1/')
 ingest_tps=$(grep '^postgresql pgbench_reservation_insert' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')
 python3 -c "print('ratio ingestion reservations/s / pgbench inserts = %.2f (target >= 0.3)' % ($ingest_rps / max($ingest_tps, 1)))"

@@ -7,6 +7,7 @@ mod auth;
 mod channels;
 mod guests;
 mod identity_and_privacy;
+mod loyalty;
 mod migrations;
 mod ota;
 mod reservations;

@@ -95,6 +95,8 @@ pub fn test_settings(database_url: String) -> Settings {
         auth_cache_ms: 1000,
         webhook_poll_ms: 50,
         webhook_retry_base_ms: 100,
+        // Tests run jobs themselves, for the day they choose.
+        jobs_interval_secs: 0,
     }
 }
 

@@ -23,6 +23,19 @@ impl Actor {
         }
     }
 
+    /// hotel-crm itself, running `job` for one organisation.
+    pub fn system(org_id: &str, job: &str) -> Self {
+        Actor {
+            principal: Principal {
+                kind: crate::auth::PrincipalKind::System,
+                id: format!("job:{job}"),
+                org_id: org_id.to_string(),
+                role: crm_domain::role::Role::Admin,
+            },
+            request_id: crm_domain::id::new_id().to_string(),
+        }
+    }
+
     pub fn record(
         &self,
         conn: &mut DbConnection,

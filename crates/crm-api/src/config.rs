@@ -26,6 +26,9 @@ pub struct Settings {
     pub webhook_poll_ms: u64,
     /// First retry delay of a failed delivery; doubles each attempt.
     pub webhook_retry_base_ms: u64,
+    /// How often the loyalty review and points expiry run; 0: never (run
+    /// them with `hotel-crm jobs run` instead).
+    pub jobs_interval_secs: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -119,6 +122,7 @@ impl Settings {
             auth_cache_ms: parse_num("HOTEL_CRM_AUTH_CACHE_MS", 1000)?,
             webhook_poll_ms: parse_num("HOTEL_CRM_WEBHOOK_POLL_MS", 1000)?,
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
+            jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,
             database_url,
         })
     }

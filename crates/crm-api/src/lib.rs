@@ -8,6 +8,8 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod loyalty;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

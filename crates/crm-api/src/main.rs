@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crm_api::auth::password;
 use crm_api::bootstrap::{new_organization, new_user};
 use crm_api::config::Settings;
+use crm_api::jobs::{self, Job};
 use crm_api::Application;
 use crm_domain::clock::{Clock, SystemClock};
 use crm_domain::role::Role;
@@ -64,12 +65,29 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         channels: Vec<String>,
     },
+    /// Run a job now: loyalty-review, points-expiry or loyalty-audit.
+    Jobs {
+        #[command(subcommand)]
+        action: JobAction,
+    },
     /// Generate synthetic guests (benchmarks and demos).
     SeedGuests {
         #[arg(long)]
         org: String,
         #[arg(long, default_value_t = 1000)]
         count: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobAction {
+    /// Run one job over every organisation and print what it did.
+    Run {
+        /// loyalty-review, points-expiry or loyalty-audit
+        job: String,
+        /// The day to run it for (default: today, UTC).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
     },
 }
 
@@ -195,6 +213,9 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
             println!("client_secret (shown once) {secret}");
         }
         Command::SeedGuests { org, count } => seed_guests(&db, &org, count, now)?,
+        Command::Jobs {
+            action: JobAction::Run { job, date },
+        } => run_job(&db, &job, date.unwrap_or(now.date_naive()), now)?,
         Command::Serve | Command::Openapi => unreachable!("handled in main"),
     }
     Ok(())
@@ -260,5 +281,47 @@ fn seed_guests(
         done += batch;
     }
     println!("seeded {count} guests");
+    Ok(())
+}
+
+fn run_job(
+    db: &Database,
+    name: &str,
+    today: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    let job = Job::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Job::ALL.iter().map(|j| j.name()).collect();
+        format!("unknown job `{name}`; one of: {}", names.join(", "))
+    })?;
+    let started = std::time::Instant::now();
+    let report = jobs::run(db, job, today, now).map_err(|e| e.to_string())?;
+    let secs = started.elapsed().as_secs_f64();
+    match job {
+        Job::LoyaltyReview => println!(
+            "loyalty-review: {} members reviewed, {} tier changes in {secs:.1}s",
+            report.processed, report.changed
+        ),
+        Job::PointsExpiry => println!(
+            "points-expiry: {} lots expired, {} points in {secs:.1}s",
+            report.processed, report.changed
+        ),
+        Job::LoyaltyAudit => {
+            println!(
+                "loyalty-audit: {} members checked, {} discrepancies in {secs:.1}s",
+                report.processed,
+                report.discrepancies.len()
+            );
+            for d in &report.discrepancies {
+                println!(
+                    "  member {}: balance {}, ledger {}, lots {}",
+                    d.member_id, d.balance, d.ledger, d.lots
+                );
+            }
+            if !report.discrepancies.is_empty() {
+                return Err("the ledger and the balances disagree".into());
+            }
+        }
+    }
     Ok(())
 }

@@ -39,6 +39,7 @@ use utoipa_actix_web::AppExt;
         (name = "channels", description = "Reservations pushed by channel managers and PMS systems."),
         (name = "webhooks", description = "Event subscriptions, signed deliveries and their log."),
         (name = "stays", description = "Stay history and guest statistics (入住记录)."),
+        (name = "loyalty", description = "Loyalty programme, tiers, rewards, membership and the points ledger (会员, 积分)."),
     )
 )]
 struct ApiDoc;

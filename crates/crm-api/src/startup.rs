@@ -91,7 +91,25 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(webhooks::create_webhook)
             .service(webhooks::list_webhooks)
             .service(webhooks::update_webhook)
-            .service(webhooks::list_deliveries),
+            .service(webhooks::list_deliveries)
+            .service(loyalty::get_program)
+            .service(loyalty::put_program)
+            .service(loyalty::list_tiers)
+            .service(loyalty::create_tier)
+            .service(loyalty::update_tier)
+            .service(loyalty::list_rewards)
+            .service(loyalty::create_reward)
+            .service(loyalty::update_reward)
+            .service(membership::enrol)
+            .service(membership::get_membership)
+            .service(membership::change_member_tier)
+            .service(membership::get_balance)
+            .service(membership::list_entries)
+            .service(membership::redeem)
+            .service(membership::cancel_redemption)
+            .service(membership::adjust)
+            .service(membership::grant_bonus)
+            .service(membership::reverse),
     );
 }
 
@@ -165,6 +183,12 @@ impl Application {
             std::time::Duration::from_millis(state.settings.webhook_poll_ms),
             std::time::Duration::from_millis(state.settings.webhook_retry_base_ms),
         );
+        if state.settings.jobs_interval_secs > 0 {
+            crate::jobs::spawn_scheduler(
+                state.clone(),
+                std::time::Duration::from_secs(state.settings.jobs_interval_secs),
+            );
+        }
         let spec = crate::openapi::spec();
         let data = web::Data::new(state.clone());
         let workers = state.settings.workers;

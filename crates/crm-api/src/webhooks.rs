@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The event types a subscription may ask for (`*` for all).
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "reservation.created",
     "reservation.modified",
     "reservation.cancelled",
@@ -20,6 +20,9 @@ pub const EVENT_TYPES: [&str; 7] = [
     "guest.created",
     "guest.updated",
     "guest.erased",
+    "points.posted",
+    "points.redeemed",
+    "tier.changed",
 ];
 
 /// Attempts before a delivery is given up.
@@ -37,6 +40,9 @@ pub fn event_for(action: &str) -> Option<&'static str> {
         "guest.created" => "guest.created",
         "guest.updated" | "guest.blacklisted" | "guest.unblacklisted" => "guest.updated",
         "guest.erased" => "guest.erased",
+        "points.posted" | "points.redemption_cancelled" => "points.posted",
+        "points.redeemed" => "points.redeemed",
+        "tier.changed" => "tier.changed",
         _ => return None,
     })
 }

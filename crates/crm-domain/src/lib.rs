@@ -12,6 +12,7 @@ pub mod error;
 pub mod guest;
 pub mod id;
 pub mod identity;
+pub mod loyalty;
 pub mod property;
 pub mod reservation;
 pub mod role;

@@ -19,6 +19,7 @@ pub mod guests;
 pub mod idempotency;
 pub mod identity_documents;
 pub mod inventory;
+pub mod loyalty;
 pub mod organizations;
 pub mod properties;
 pub mod refresh_tokens;

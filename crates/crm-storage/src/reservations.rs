@@ -738,3 +738,59 @@ pub fn scrub_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> Sto
     .execute(conn)?;
     Ok(())
 }
+
+/// Stays, nights and total revenue of a guest's stays departing after
+/// `after` (a stay exists once checked out, so all of them are complete;
+/// an early check-out keeps its booked departure): the counters a loyalty
+/// tier qualifies on.
+pub fn stay_counters(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    after: NaiveDate,
+) -> StorageResult<(i64, i64, i64)> {
+    let rows: Vec<(i32, i64)> = stays::table
+        .filter(stays::org_id.eq(org_id))
+        .filter(stays::guest_id.eq(guest_id))
+        .filter(stays::departure.gt(after))
+        .select((stays::nights, stays::total_revenue))
+        .load(conn)?;
+    Ok((
+        rows.len() as i64,
+        rows.iter().map(|(n, _)| i64::from(*n)).sum(),
+        rows.iter().map(|(_, r)| *r).sum(),
+    ))
+}
+
+/// Id and booked total of each of a guest's reservations that may still
+/// turn into a stay (confirmed or checked in).
+pub fn open_bookings(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<Vec<(String, i64)>> {
+    let open = [
+        enum_to_db(&ReservationStatus::Confirmed)?,
+        enum_to_db(&ReservationStatus::CheckedIn)?,
+    ];
+    Ok(reservations::table
+        .filter(reservations::org_id.eq(org_id))
+        .filter(reservations::guest_id.eq(guest_id))
+        .filter(reservations::status.eq_any(open))
+        .select((reservations::id, reservations::total_amount))
+        .load(conn)?)
+}
+
+/// The reservation a stay closed.
+pub fn stay_reservation_id(
+    conn: &mut DbConnection,
+    org_id: &str,
+    stay_id: &str,
+) -> StorageResult<Option<String>> {
+    Ok(stays::table
+        .filter(stays::org_id.eq(org_id))
+        .filter(stays::id.eq(stay_id))
+        .select(stays::reservation_id)
+        .first(conn)
+        .optional()?)
+}

@@ -378,12 +378,159 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    loyalty_programs (org_id) {
+        org_id -> Text,
+        name -> Text,
+        expiry_months -> Nullable<Integer>,
+        earn_rates -> Text,
+        rounding -> Text,
+        qualification_window_months -> Integer,
+        review_period_months -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loyalty_tiers (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        name -> Text,
+        rank -> Integer,
+        qualification -> Text,
+        retention -> Nullable<Text>,
+        multiplier_percent -> Integer,
+        benefits -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loyalty_rewards (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        points_price -> BigInt,
+        stock -> Nullable<Integer>,
+        valid_from -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loyalty_members (id) {
+        id -> Text,
+        org_id -> Text,
+        guest_id -> Text,
+        member_number -> Text,
+        tier_id -> Text,
+        source -> Text,
+        joined_on -> Date,
+        tier_since -> Date,
+        next_review_on -> Date,
+        points_balance -> BigInt,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loyalty_tier_changes (id) {
+        id -> Text,
+        org_id -> Text,
+        member_id -> Text,
+        from_tier_id -> Nullable<Text>,
+        to_tier_id -> Text,
+        reason -> Text,
+        note -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    points_entries (id) {
+        id -> Text,
+        org_id -> Text,
+        member_id -> Text,
+        entry_type -> Text,
+        points -> BigInt,
+        source_type -> Text,
+        source_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        dedupe_key -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    points_lots (id) {
+        id -> Text,
+        org_id -> Text,
+        member_id -> Text,
+        entry_id -> Text,
+        points -> BigInt,
+        remaining -> BigInt,
+        expires_on -> Nullable<Date>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    points_lot_uses (entry_id, lot_id) {
+        org_id -> Text,
+        entry_id -> Text,
+        lot_id -> Text,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    points_redemptions (id) {
+        id -> Text,
+        org_id -> Text,
+        member_id -> Text,
+        reward_id -> Nullable<Text>,
+        quantity -> Integer,
+        points -> BigInt,
+        description -> Text,
+        status -> Text,
+        entry_id -> Text,
+        cancel_entry_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     room_nights_sold,
+    loyalty_programs,
+    loyalty_tiers,
+    loyalty_rewards,
+    loyalty_members,
+    loyalty_tier_changes,
+    points_entries,
+    points_lots,
+    points_lot_uses,
+    points_redemptions,
     organizations,
     properties,
     users,

@@ -15,6 +15,8 @@ use std::marker::PhantomData;
 pub enum PrincipalKind {
     User,
     Client,
+    /// hotel-crm itself: scheduled jobs. No token ever carries it.
+    System,
 }
 
 impl PrincipalKind {
@@ -22,6 +24,7 @@ impl PrincipalKind {
         match self {
             PrincipalKind::User => "user",
             PrincipalKind::Client => "client",
+            PrincipalKind::System => "system",
         }
     }
 }
@@ -68,6 +71,8 @@ pub mod roles {
         GuestWriters => [Admin, Manager, FrontDesk, Integration];
         /// Channel managers and PMS pushing reservations, and their admins.
         ChannelPushers => [Admin, Manager, Integration];
+        /// Managers and marketing: rewards, bonuses, campaigns.
+        Marketers => [Admin, Manager, Marketing];
     }
 }
 
@@ -157,6 +162,7 @@ impl<R: RoleSet + 'static> FromRequest for Auth<R> {
                             .map(|u| (u.disabled_at.is_none(), u.role)),
                         PrincipalKind::Client => api_clients::find(conn, &check.org_id, &check.id)
                             .map(|c| (c.disabled_at.is_none(), c.role)),
+                        PrincipalKind::System => Err(crm_storage::StorageError::NotFound),
                     })
                 })
                 .await

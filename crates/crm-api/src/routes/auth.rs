@@ -400,6 +400,9 @@ pub async fn me(auth: Auth<roles::Any>, state: web::Data<AppState>) -> ApiResult
                         password_change_required: false,
                     }
                 }
+                PrincipalKind::System => {
+                    return Err(ApiError::not_found("not_found", "caller"));
+                }
             })
         })
         .await?;

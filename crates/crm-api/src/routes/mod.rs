@@ -7,6 +7,8 @@ pub mod guests;
 pub mod health;
 pub mod identity_documents;
 pub mod inventory;
+pub mod loyalty;
+pub mod membership;
 pub mod organization;
 pub mod ota;
 pub mod privacy;

@@ -1084,6 +1084,7 @@ async fn change_status(
                         checked_out_at: now.naive_utc(),
                     };
                     reservations::record_stay(conn, &stay, now)?;
+                    crate::loyalty::on_check_out(conn, &actor, &stay, now.date_naive(), now)?;
                     actor.record(conn, now, "stay.checked_out", "guest", &current.guest_id, &["stays"])?;
                     "checked_out"
                 }

@@ -1,0 +1,170 @@
+//! Background jobs: the loyalty tier review, points expiry and the ledger
+//! audit. Each runs from the command line (`hotel-crm jobs run <job>`) and
+//! the first two also from the in-process scheduler. Jobs are safe to run
+//! on several nodes at once: a review only touches members still due, and
+//! expiry re-reads lots under the members' locks.
+
+use crate::audit::Actor;
+use crate::error::ApiError;
+use crate::loyalty::{review_member, Loyalty};
+use crate::state::AppState;
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_storage::loyalty as store;
+use crm_storage::{organizations, Database, StorageError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Downgrades (or keeps, or raises) members whose review date has come.
+    LoyaltyReview,
+    /// Expires what is left of lots past their expiry date.
+    PointsExpiry,
+    /// Recomputes every balance from the ledger and the lots.
+    LoyaltyAudit,
+}
+
+impl Job {
+    pub const ALL: [Job; 3] = [Job::LoyaltyReview, Job::PointsExpiry, Job::LoyaltyAudit];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::LoyaltyReview => "loyalty-review",
+            Job::PointsExpiry => "points-expiry",
+            Job::LoyaltyAudit => "loyalty-audit",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|j| j.name() == name)
+    }
+}
+
+/// What a run did, per organisation summed up.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Members reviewed, lots expired, or members audited.
+    pub processed: u64,
+    /// Tier changes, or points expired.
+    pub changed: i64,
+    /// Audit only: members whose balance disagrees with the ledger or lots.
+    pub discrepancies: Vec<store::Discrepancy>,
+}
+
+/// Runs a transaction whose body fails with an API error.
+fn write<T>(
+    db: &Database,
+    f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut failure = None;
+    let result = db.write(|conn| {
+        f(conn).map_err(|e| {
+            failure = Some(e);
+            StorageError::RolledBack
+        })
+    });
+    match (result, failure) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
+const REVIEW_BATCH: i64 = 200;
+const EXPIRY_BATCH: i64 = 5000;
+
+pub fn run(
+    db: &Database,
+    job: Job,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Report, ApiError> {
+    let orgs = db.read(organizations::list_all)?;
+    let mut report = Report::default();
+    for org in orgs {
+        let actor = Actor::system(&org.id, job.name());
+        match job {
+            Job::LoyaltyReview => {
+                let Some(loyalty) = db
+                    .read(|conn| Loyalty::load(conn, &org.id).map_err(|_| StorageError::RolledBack))
+                    .ok()
+                    .flatten()
+                else {
+                    continue;
+                };
+                let mut after = String::new();
+                loop {
+                    let due = db.read(|conn| {
+                        store::members_due_review(conn, &org.id, today, &after, REVIEW_BATCH)
+                    })?;
+                    let Some(last) = due.last() else { break };
+                    after = last.id.clone();
+                    let changed = write(db, |conn| {
+                        let mut changed = 0;
+                        for m in &due {
+                            // Another node may have reviewed it meanwhile.
+                            let Some(current) = store::member_of_guest(conn, &org.id, &m.guest_id)?
+                            else {
+                                continue;
+                            };
+                            if current.next_review_on > today {
+                                continue;
+                            }
+                            if review_member(conn, &actor, &loyalty, &current, today, now)? {
+                                changed += 1;
+                            }
+                        }
+                        Ok(changed)
+                    })?;
+                    report.processed += due.len() as u64;
+                    report.changed += changed;
+                }
+            }
+            Job::PointsExpiry => loop {
+                let (lots, points) = write(db, |conn| {
+                    Ok(store::expire_batch(
+                        conn,
+                        &org.id,
+                        today,
+                        EXPIRY_BATCH,
+                        now,
+                    )?)
+                })?;
+                if lots == 0 {
+                    break;
+                }
+                report.processed += lots as u64;
+                report.changed += points;
+            },
+            Job::LoyaltyAudit => {
+                let (checked, wrong) = db.read(|conn| store::audit(conn, &org.id))?;
+                report.processed += checked as u64;
+                report.discrepancies.extend(wrong);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Runs the review and the expiry every `interval`, on the blocking pool.
+pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            for job in [Job::LoyaltyReview, Job::PointsExpiry] {
+                let db = state.db.clone();
+                let now = state.clock.now();
+                let outcome =
+                    tokio::task::spawn_blocking(move || run(&db, job, now.date_naive(), now)).await;
+                match outcome {
+                    Ok(Ok(r)) => log::info!(
+                        "job {}: {} processed, {} changed",
+                        job.name(),
+                        r.processed,
+                        r.changed
+                    ),
+                    Ok(Err(e)) => log::warn!("job {} failed: {e}", job.name()),
+                    Err(e) => log::warn!("job {} panicked: {e}", job.name()),
+                }
+            }
+        }
+    });
+}

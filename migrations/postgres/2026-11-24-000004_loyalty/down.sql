@@ -1,0 +1,9 @@
+DROP TABLE points_redemptions;
+DROP TABLE points_lot_uses;
+DROP TABLE points_lots;
+DROP TABLE points_entries;
+DROP TABLE loyalty_tier_changes;
+DROP TABLE loyalty_members;
+DROP TABLE loyalty_rewards;
+DROP TABLE loyalty_tiers;
+DROP TABLE loyalty_programs;
