@@ -2,6 +2,7 @@ use crate::reservations::{booking, hotel, shanghai_today, Hotel};
 use chrono::{Duration, Months, NaiveDate, Utc};
 use crm_api::jobs::{self, Job};
 use crm_tests::*;
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 /// One point per yuan of room revenue, one per two yuan of F&B; points
@@ -358,6 +359,20 @@ async fn parallel_redemptions_never_spend_a_point_twice() {
         "{:?}",
         report.discrepancies
     );
+
+    // The audit notices a balance that the ledger does not explain.
+    app.db
+        .write(|conn| {
+            Ok(
+                diesel::sql_query("UPDATE loyalty_members SET points_balance = points_balance + 5")
+                    .execute(conn)?,
+            )
+        })
+        .unwrap();
+    let report = run(&app, Job::LoyaltyAudit, shanghai_today());
+    assert_eq!(report.discrepancies.len(), 1);
+    let d = &report.discrepancies[0];
+    assert_eq!((d.balance, d.ledger, d.lots), (5, 0, 0));
 }
 
 #[tokio::test]

@@ -83,6 +83,7 @@ async fn member(api: &Api, n: u32) -> String {
 async fn burst(
     api: &Api,
     calls: Vec<(String, Option<Value>)>,
+    concurrency: usize,
 ) -> (Vec<Duration>, Duration, Vec<u16>) {
     let started = Instant::now();
     let results: Vec<(u16, Value, Duration)> = futures_util::stream::iter(calls)
@@ -92,7 +93,7 @@ async fn burst(
                 None => api.get(&path).await,
             }
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency)
         .collect()
         .await;
     let wall = started.elapsed();
@@ -148,7 +149,7 @@ async fn main() {
             }
         })
         .collect();
-    let (lat, wall, statuses) = burst(&api, seed).await;
+    let (lat, wall, statuses) = burst(&api, seed, CONCURRENCY).await;
     let posted = statuses.iter().filter(|s| **s == 201).count();
     println!(
         "loyalty seed_entries entries={posted} rps={:.0} p99_ms={:.2}",
@@ -156,11 +157,20 @@ async fn main() {
         percentile(&lat, 0.99)
     );
 
-    let balance: Vec<(String, Option<Value>)> = (0..5_000)
-        .map(|_| (format!("/api/v1/guests/{rich}/points"), None))
-        .collect();
-    let (lat, wall, statuses) = burst(&api, balance).await;
-    report("loyalty balance_10k_entries", &lat, wall, &statuses, 200);
+    // Latency alone (one connection), then under load (16).
+    for (label, concurrency) in [("1conn", 1), ("16conn", CONCURRENCY)] {
+        let balance: Vec<(String, Option<Value>)> = (0..3_000)
+            .map(|_| (format!("/api/v1/guests/{rich}/points"), None))
+            .collect();
+        let (lat, wall, statuses) = burst(&api, balance, concurrency).await;
+        report(
+            &format!("loyalty balance_10k_entries_{label}"),
+            &lat,
+            wall,
+            &statuses,
+            200,
+        );
+    }
 
     // Statement pages: the first page and pages deep into the ledger.
     let (_, first, _) = api
@@ -180,28 +190,30 @@ async fn main() {
         cursors.push(c);
         next = page["next_cursor"].as_str().map(str::to_string);
     }
-    let statement: Vec<(String, Option<Value>)> = (0..5_000)
-        .map(|i| {
-            let c = &cursors[i % cursors.len()];
-            let cursor = if c.is_empty() {
-                String::new()
-            } else {
-                format!("&cursor={c}")
-            };
-            (
-                format!("/api/v1/guests/{rich}/points/entries?limit=50{cursor}"),
-                None,
-            )
-        })
-        .collect();
-    let (lat, wall, statuses) = burst(&api, statement).await;
-    report(
-        "loyalty statement_page_10k_entries",
-        &lat,
-        wall,
-        &statuses,
-        200,
-    );
+    for (label, concurrency) in [("1conn", 1), ("16conn", CONCURRENCY)] {
+        let statement: Vec<(String, Option<Value>)> = (0..3_000)
+            .map(|i| {
+                let c = &cursors[i % cursors.len()];
+                let cursor = if c.is_empty() {
+                    String::new()
+                } else {
+                    format!("&cursor={c}")
+                };
+                (
+                    format!("/api/v1/guests/{rich}/points/entries?limit=50{cursor}"),
+                    None,
+                )
+            })
+            .collect();
+        let (lat, wall, statuses) = burst(&api, statement, concurrency).await;
+        report(
+            &format!("loyalty statement_page_10k_entries_{label}"),
+            &lat,
+            wall,
+            &statuses,
+            200,
+        );
+    }
 
     // A redemption burst: 5,000 redemptions of 10 against a balance that
     // holds 4,000 of them.
@@ -221,7 +233,7 @@ async fn main() {
             )
         })
         .collect();
-    let (lat, wall, statuses) = burst(&api, redemptions).await;
+    let (lat, wall, statuses) = burst(&api, redemptions, CONCURRENCY).await;
     report("loyalty redemption_burst", &lat, wall, &statuses, 201);
     let refused = statuses.iter().filter(|s| **s == 409).count();
     let (_, b, _) = api.get(&format!("/api/v1/guests/{spender}/points")).await;

@@ -69,7 +69,7 @@ fn write<T>(
 }
 
 const REVIEW_BATCH: i64 = 200;
-const EXPIRY_BATCH: i64 = 5000;
+const EXPIRY_BATCH: i64 = 10_000;
 
 pub fn run(
     db: &Database,

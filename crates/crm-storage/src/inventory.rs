@@ -173,11 +173,14 @@ pub fn lock_room_nights(
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        for key in keys {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(key)
-                .execute(pg)?;
-        }
+        // One round trip; PostgreSQL evaluates a volatile function in the
+        // select list after the sort, so the locks are taken in key order
+        // (every transaction the same order: no deadlock between them).
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k) ORDER BY k",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&keys)
+        .execute(pg)?;
     }
     Ok(())
 }

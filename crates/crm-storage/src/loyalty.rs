@@ -1066,7 +1066,8 @@ pub fn cancel_redemption(
 /// One batch of the expiry job for an organisation: every lot with points
 /// left whose expiry date is on or before `today`, up to `limit` lots,
 /// becomes one `expire` entry per member. Returns (lots, points) expired;
-/// (0, 0) when nothing is due.
+/// (0, 0) when nothing is due. On SQLite (one writer, statements are
+/// function calls) row by row; on PostgreSQL set-based.
 pub fn expire_batch(
     conn: &mut DbConnection,
     org_id: &str,
@@ -1078,7 +1079,9 @@ pub fn expire_batch(
         .filter(points_lots::org_id.eq(org_id))
         .filter(points_lots::remaining.gt(0))
         .filter(points_lots::expires_on.le(today))
-        .order(points_lots::expires_on.asc())
+        // Member order (the member index) keeps a member's lots together:
+        // one expire entry and one balance update per member and batch.
+        .order(points_lots::member_id.asc())
         .limit(limit)
         .select((points_lots::id, points_lots::member_id))
         .load(conn)?;
@@ -1088,15 +1091,9 @@ pub fn expire_batch(
     let mut members: Vec<String> = due.iter().map(|(_, m)| m.clone()).collect();
     members.sort();
     members.dedup();
-    // Lock the members first (as every debit does), then read what is
-    // left of the lots: a redemption committed meanwhile is accounted for.
     if let DbConnection::Postgresql(pg) = conn {
-        diesel::sql_query(
-            "SELECT id FROM loyalty_members WHERE org_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
-        )
-        .bind::<diesel::sql_types::Text, _>(org_id)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&members)
-        .execute(pg)?;
+        let lot_ids: Vec<String> = due.into_iter().map(|(id, _)| id).collect();
+        return expire_batch_pg(pg, org_id, &lot_ids, &members, today, now);
     }
     let lot_ids: Vec<String> = due.into_iter().map(|(id, _)| id).collect();
     let lots: Vec<(String, String, i64)> = points_lots::table
@@ -1192,6 +1189,76 @@ pub fn expire_batch(
         insert_lot_uses(conn, chunk)?;
     }
     Ok((lots.len(), lots.iter().map(|(_, _, n)| n).sum()))
+}
+
+#[derive(QueryableByName)]
+struct Expired {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    lots: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    points: i64,
+}
+
+/// The expiry batch on PostgreSQL as two statements: lock the members (as
+/// every debit does), then one statement that zeroes the lots, writes one
+/// expire entry per member, the lot uses, and the balances. Lots are read
+/// after the lock, so a redemption committed meanwhile is accounted for.
+fn expire_batch_pg(
+    pg: &mut diesel::PgConnection,
+    org_id: &str,
+    lot_ids: &[String],
+    members: &[String],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> StorageResult<(usize, i64)> {
+    use diesel::sql_types::{Array, Text, Timestamp};
+    diesel::sql_query(
+        "SELECT id FROM loyalty_members WHERE org_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+    )
+    .bind::<Text, _>(org_id)
+    .bind::<Array<Text>, _>(members)
+    .execute(pg)?;
+    // UUIDv7 ids from here, so the statement keeps its time order.
+    let entry_ids: Vec<String> = members
+        .iter()
+        .map(|_| crm_domain::id::new_id().to_string())
+        .collect();
+    let out: Expired = diesel::sql_query(
+        "WITH expired AS ( \
+             UPDATE points_lots l SET remaining = 0 FROM points_lots o \
+             WHERE o.id = l.id AND l.org_id = $1 AND l.id = ANY($2) AND o.remaining > 0 \
+             RETURNING l.id AS lot_id, l.member_id, o.remaining AS points \
+         ), ids AS ( \
+             SELECT * FROM unnest($3::text[], $4::text[]) AS t (member_id, entry_id) \
+         ), per_member AS ( \
+             SELECT e.member_id, i.entry_id, CAST(sum(e.points) AS BIGINT) AS points \
+             FROM expired e JOIN ids i ON i.member_id = e.member_id \
+             GROUP BY e.member_id, i.entry_id \
+         ), new_entries AS ( \
+             INSERT INTO points_entries (id, org_id, member_id, entry_type, points, source_type, \
+                 source_id, reason, dedupe_key, created_by, created_at) \
+             SELECT entry_id, $1, member_id, $5, -points, 'job', 'points-expiry', $6, NULL, NULL, $7 \
+             FROM per_member \
+         ), uses AS ( \
+             INSERT INTO points_lot_uses (org_id, entry_id, lot_id, points) \
+             SELECT $1, p.entry_id, e.lot_id, e.points \
+             FROM expired e JOIN per_member p ON p.member_id = e.member_id \
+         ), balances AS ( \
+             UPDATE loyalty_members m SET points_balance = m.points_balance - p.points \
+             FROM per_member p WHERE m.org_id = $1 AND m.id = p.member_id \
+         ) \
+         SELECT CAST(count(*) AS BIGINT) AS lots, CAST(coalesce(sum(points), 0) AS BIGINT) AS points \
+         FROM expired",
+    )
+    .bind::<Text, _>(org_id)
+    .bind::<Array<Text>, _>(lot_ids)
+    .bind::<Array<Text>, _>(members)
+    .bind::<Array<Text>, _>(&entry_ids)
+    .bind::<Text, _>(enum_to_db(&EntryType::Expire)?)
+    .bind::<Text, _>(format!("points expired on or before {today}"))
+    .bind::<Timestamp, _>(to_db(now))
+    .get_result(pg)?;
+    Ok((usize::try_from(out.lots).unwrap_or(0), out.points))
 }
 
 /// A member whose stored balance disagrees with its ledger or its lots.

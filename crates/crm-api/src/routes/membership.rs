@@ -28,14 +28,17 @@ fn guest_path(raw: &str) -> Result<String, ApiError> {
     path_id(raw, "guest_not_found", "guest")
 }
 
-/// The guest (404 if unknown in this organisation) and its membership.
+/// The guest's membership; 404 `guest_not_found` if the guest is unknown
+/// in this organisation, `not_a_member` if it has none.
 fn member_of(conn: &mut DbConnection, org: &str, guest_id: &str) -> Result<Member, ApiError> {
+    if let Some(m) = store::member_of_guest(conn, org, guest_id)? {
+        return Ok(m);
+    }
     guests::find(conn, org, guest_id).map_err(|e| match e {
         StorageError::NotFound => ApiError::not_found("guest_not_found", "guest"),
         other => other.into(),
     })?;
-    store::member_of_guest(conn, org, guest_id)?
-        .ok_or_else(|| ApiError::not_found("not_a_member", "membership"))
+    Err(ApiError::not_found("not_a_member", "membership"))
 }
 
 fn require_good_standing(
@@ -437,12 +440,16 @@ pub async fn get_balance(
     let dto = state
         .read(move |conn| {
             let member = member_of(conn, &org, &guest_id)?;
-            let loyalty = Loyalty::require(conn, &org)?;
-            let tier = loyalty.tier(&member.tier_id)?;
-            let pending = reservations::open_bookings(conn, &org, &guest_id)?
-                .iter()
-                .map(|(_, total)| loyalty.estimate(*total, tier))
-                .sum();
+            let open = reservations::open_bookings(conn, &org, &guest_id)?;
+            let pending = if open.is_empty() {
+                0
+            } else {
+                let loyalty = Loyalty::require(conn, &org)?;
+                let tier = loyalty.tier(&member.tier_id)?;
+                open.iter()
+                    .map(|(_, total)| loyalty.estimate(*total, tier))
+                    .sum()
+            };
             let mut lots =
                 store::expiring(conn, &org, &member.id, today, today + Duration::days(90))?;
             lots.sort();

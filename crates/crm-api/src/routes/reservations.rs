@@ -598,10 +598,9 @@ pub fn book(
     let rooms = parse_room_stays(&req.rooms, &types, &plans, &mut errors);
     errors.finish()?;
 
-    let mut warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
-
     let region = CountryCode::parse(&property.country).ok();
     let newsletter = req.guest.newsletter;
+    let mut guest_warnings = Vec::new();
     let guest = resolve_guest(
         conn,
         state,
@@ -609,9 +608,14 @@ pub fn book(
         req.guest,
         region,
         !source.enforce_availability,
-        &mut warnings,
+        &mut guest_warnings,
         now,
     )?;
+    // The nights are locked as late as possible: every booking of the same
+    // nights waits for this lock until commit, so the guest's matching and
+    // writes above happen outside it.
+    let mut warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
+    warnings.extend(guest_warnings);
     if let Some(granted) = newsletter {
         crm_storage::consents::insert(
             conn,
