@@ -92,7 +92,7 @@ bench_loyalty() { # database-url
   local url=$1
   curl -fsS -X PUT -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
     "http://127.0.0.1:$PORT/api/v1/loyalty/program" \
-    -d '{"name":"Bench club","expiry_months":12,"earn_rates":{"room":{"points":1,"per_amount":100}}}' >/dev/null
+    -d '{"name":"Bench club","currency":"CNY","expiry_months":12,"earn_rates":{"room":{"points":1,"per_amount":100}}}' >/dev/null
   target/release/loyalty-bench "http://127.0.0.1:$PORT" "$TOKEN" | sed 's/^loyalty/postgresql loyalty/'
   psql -qAt "$url" -v org="$ORG" >/dev/null <<'SQL'
 INSERT INTO loyalty_members (id, org_id, guest_id, member_number, tier_id, source, joined_on, tier_since, next_review_on, points_balance, version, created_at, updated_at)

@@ -12,7 +12,7 @@ async fn programme(app: &TestApp) -> Value {
         reqwest::Method::PUT,
         "/api/v1/loyalty/program",
         Some(&app.admin_token),
-        Some(json!({"name": "Club", "expiry_months": 12,
+        Some(json!({"name": "Club", "currency": "CNY", "expiry_months": 12,
             "earn_rates": {"room": {"points": 1, "per_amount": 100}, "food_and_beverage": {"points": 1, "per_amount": 200}}})),
         &[],
     )
@@ -145,7 +145,7 @@ async fn the_programme_starts_with_three_tiers_and_validates_its_rules() {
             reqwest::Method::PUT,
             "/api/v1/loyalty/program",
             Some(&app.admin_token),
-            Some(json!({"name": "", "expiry_months": 0, "earn_rates": {"room": {"points": -1, "per_amount": 0}}})),
+            Some(json!({"name": "", "currency": "yuan", "expiry_months": 0, "earn_rates": {"room": {"points": -1, "per_amount": 0}}})),
             &[("if-match", "\"1\"")],
         )
         .await;
@@ -160,6 +160,7 @@ async fn the_programme_starts_with_three_tiers_and_validates_its_rules() {
         fields,
         [
             "name",
+            "currency",
             "expiry_months",
             "earn_rates.room.points",
             "earn_rates.room.per_amount"
@@ -170,7 +171,7 @@ async fn the_programme_starts_with_three_tiers_and_validates_its_rules() {
         reqwest::Method::PUT,
         "/api/v1/loyalty/program",
         Some(&app.admin_token),
-        Some(json!({"name": "Club 2", "earn_rates": {"room": {"points": 2, "per_amount": 100}}})),
+        Some(json!({"name": "Club 2", "currency": "CNY", "earn_rates": {"room": {"points": 2, "per_amount": 100}}})),
         &[("if-match", "\"7\"")],
     )
     .await

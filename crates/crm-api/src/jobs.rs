@@ -83,11 +83,7 @@ pub fn run(
         let actor = Actor::system(&org.id, job.name());
         match job {
             Job::LoyaltyReview => {
-                let Some(loyalty) = db
-                    .read(|conn| Loyalty::load(conn, &org.id).map_err(|_| StorageError::RolledBack))
-                    .ok()
-                    .flatten()
-                else {
+                let Some(loyalty) = Loyalty::load(&mut *db.connection()?, &org.id)? else {
                     continue;
                 };
                 let mut after = String::new();

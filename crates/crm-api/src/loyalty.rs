@@ -73,7 +73,8 @@ impl Loyalty {
         today: NaiveDate,
     ) -> Result<Counters, ApiError> {
         let (after, _) = self.window(today);
-        let (stays, nights, spend) = reservations::stay_counters(conn, org_id, guest_id, after)?;
+        let (stays, nights, spend) =
+            reservations::stay_counters(conn, org_id, guest_id, after, &self.program.currency)?;
         Ok(Counters {
             nights,
             stays,
@@ -179,16 +180,23 @@ pub fn on_check_out(
         return Ok(());
     };
     let tier = loyalty.tier(&member.tier_id)?.clone();
-    let points = rules::points_for(
-        Revenue {
-            room: stay.room_revenue,
-            food_and_beverage: stay.food_and_beverage_revenue,
-            other: stay.other_revenue,
-        },
-        &loyalty.program.earn_rates,
-        i64::from(tier.multiplier_percent),
-        loyalty.program.rounding,
-    );
+    // Earn rates are in the programme's currency; a stay billed in another
+    // earns nothing (its nights still count towards the tier).
+    let revenue_counts = stay.currency == loyalty.program.currency;
+    let points = if !revenue_counts {
+        0
+    } else {
+        rules::points_for(
+            Revenue {
+                room: stay.room_revenue,
+                food_and_beverage: stay.food_and_beverage_revenue,
+                other: stay.other_revenue,
+            },
+            &loyalty.program.earn_rates,
+            i64::from(tier.multiplier_percent),
+            loyalty.program.rounding,
+        )
+    };
     let key = format!("earn:reservation:{}", stay.reservation_id);
     if points > 0 && store::find_entry_by_key(conn, &stay.org_id, &key)?.is_none() {
         let entry = Entry {

@@ -25,6 +25,9 @@ use diesel::prelude::*;
 pub struct Program {
     pub org_id: String,
     pub name: String,
+    /// The currency earn rates and spend thresholds are in; stays in any
+    /// other currency count nights but earn nothing.
+    pub currency: String,
     pub expiry_months: Option<i32>,
     pub earn_rates: EarnRates,
     pub rounding: Rounding,
@@ -40,6 +43,7 @@ pub struct Program {
 struct ProgramRow {
     org_id: String,
     name: String,
+    currency: String,
     expiry_months: Option<i32>,
     earn_rates: String,
     rounding: String,
@@ -60,6 +64,7 @@ pub fn program(conn: &mut DbConnection, org_id: &str) -> StorageResult<Option<Pr
         Ok(Program {
             org_id: r.org_id,
             name: r.name,
+            currency: r.currency,
             expiry_months: r.expiry_months,
             earn_rates: serde_json::from_str(&r.earn_rates)?,
             rounding: enum_from_db(&r.rounding)?,
@@ -83,6 +88,7 @@ pub fn save_program(
     let row = ProgramRow {
         org_id: p.org_id.clone(),
         name: p.name.clone(),
+        currency: p.currency.clone(),
         expiry_months: p.expiry_months,
         earn_rates: serde_json::to_string(&p.earn_rates)?,
         rounding: enum_to_db(&p.rounding)?,

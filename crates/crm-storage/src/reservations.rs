@@ -739,36 +739,40 @@ pub fn scrub_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> Sto
     Ok(())
 }
 
-/// Stays, nights and total revenue of a guest's stays departing after
-/// `after` (a stay exists once checked out, so all of them are complete;
-/// an early check-out keeps its booked departure): the counters a loyalty
-/// tier qualifies on.
+/// Stays, nights and total revenue in `currency` of a guest's stays
+/// departing after `after` (a stay exists once checked out, so all of them
+/// are complete; an early check-out keeps its booked departure): the
+/// counters a loyalty tier qualifies on.
 pub fn stay_counters(
     conn: &mut DbConnection,
     org_id: &str,
     guest_id: &str,
     after: NaiveDate,
+    currency: &str,
 ) -> StorageResult<(i64, i64, i64)> {
-    let rows: Vec<(i32, i64)> = stays::table
+    let rows: Vec<(i32, i64, String)> = stays::table
         .filter(stays::org_id.eq(org_id))
         .filter(stays::guest_id.eq(guest_id))
         .filter(stays::departure.gt(after))
-        .select((stays::nights, stays::total_revenue))
+        .select((stays::nights, stays::total_revenue, stays::currency))
         .load(conn)?;
     Ok((
         rows.len() as i64,
-        rows.iter().map(|(n, _)| i64::from(*n)).sum(),
-        rows.iter().map(|(_, r)| *r).sum(),
+        rows.iter().map(|(n, _, _)| i64::from(*n)).sum(),
+        rows.iter()
+            .filter(|(_, _, c)| c == currency)
+            .map(|(_, r, _)| *r)
+            .sum(),
     ))
 }
 
-/// Id and booked total of each of a guest's reservations that may still
-/// turn into a stay (confirmed or checked in).
+/// Id, booked total and currency of each of a guest's reservations that
+/// may still turn into a stay (confirmed or checked in).
 pub fn open_bookings(
     conn: &mut DbConnection,
     org_id: &str,
     guest_id: &str,
-) -> StorageResult<Vec<(String, i64)>> {
+) -> StorageResult<Vec<(String, i64, String)>> {
     let open = [
         enum_to_db(&ReservationStatus::Confirmed)?,
         enum_to_db(&ReservationStatus::CheckedIn)?,
@@ -777,7 +781,11 @@ pub fn open_bookings(
         .filter(reservations::org_id.eq(org_id))
         .filter(reservations::guest_id.eq(guest_id))
         .filter(reservations::status.eq_any(open))
-        .select((reservations::id, reservations::total_amount))
+        .select((
+            reservations::id,
+            reservations::total_amount,
+            reservations::currency,
+        ))
         .load(conn)?)
 }
 

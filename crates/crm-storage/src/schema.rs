@@ -382,6 +382,7 @@ diesel::table! {
     loyalty_programs (org_id) {
         org_id -> Text,
         name -> Text,
+        currency -> Text,
         expiry_months -> Nullable<Integer>,
         earn_rates -> Text,
         rounding -> Text,

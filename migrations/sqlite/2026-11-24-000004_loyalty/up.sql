@@ -6,6 +6,7 @@
 CREATE TABLE loyalty_programs (
     org_id                      TEXT PRIMARY KEY REFERENCES organizations (id),
     name                        TEXT NOT NULL,
+    currency                    TEXT NOT NULL,
     expiry_months               INTEGER,
     earn_rates                  TEXT NOT NULL,
     rounding                    TEXT NOT NULL,

@@ -14,7 +14,7 @@ use actix_web::{get, http::header, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::loyalty::{Benefit, EarnRate, EarnRates, RewardKind, Rounding, Thresholds};
 use crm_domain::property::parse_code;
-use crm_domain::values::required_text;
+use crm_domain::values::{required_text, CurrencyCode};
 use crm_domain::{Errors, FieldError};
 use crm_storage::loyalty::{self as store, Program, Reward, Tier};
 use crm_storage::{DbConnection, StorageError};
@@ -25,11 +25,14 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Club", "expiry_months": 24,
+#[schema(example = json!({"name": "Club", "currency": "CNY", "expiry_months": 24,
     "earn_rates": {"room": {"points": 1, "per_amount": 100}, "food_and_beverage": {"points": 1, "per_amount": 200}},
     "rounding": "down", "qualification_window_months": 12, "review_period_months": 12}))]
 pub struct ProgramWrite {
     pub name: String,
+    /// ISO 4217: the currency of the earn rates' `per_amount` and of spend
+    /// thresholds. Stays billed in another currency earn no points.
+    pub currency: String,
     /// Months after posting that points expire; `null`: never.
     pub expiry_months: Option<i32>,
     /// Points per `per_amount` minor units of revenue, per charge category.
@@ -55,6 +58,7 @@ fn twelve() -> i32 {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgramDto {
     pub name: String,
+    pub currency: String,
     pub expiry_months: Option<i32>,
     pub earn_rates: EarnRates,
     pub rounding: Rounding,
@@ -69,6 +73,7 @@ impl From<Program> for ProgramDto {
     fn from(p: Program) -> Self {
         ProgramDto {
             name: p.name,
+            currency: p.currency,
             expiry_months: p.expiry_months,
             earn_rates: p.earn_rates,
             rounding: p.rounding,
@@ -98,9 +103,10 @@ fn validate_rate(field: &str, r: &EarnRate, errors: &mut Errors) {
     }
 }
 
-fn validate_program(w: &ProgramWrite) -> Result<String, ApiError> {
+fn validate_program(w: &ProgramWrite) -> Result<(String, String), ApiError> {
     let mut errors = Errors::new();
     let name = errors.check("name", required_text(&w.name, 100));
+    let currency = errors.check("currency", CurrencyCode::parse(&w.currency));
     if w.expiry_months.is_some_and(|m| !(1..=120).contains(&m)) {
         errors.push(FieldError::new(
             "expiry_months",
@@ -124,7 +130,10 @@ fn validate_program(w: &ProgramWrite) -> Result<String, ApiError> {
         }
     }
     errors.finish()?;
-    name.ok_or_else(|| ApiError::internal("validated name missing"))
+    match (name, currency) {
+        (Some(n), Some(c)) => Ok((n, c.as_str().to_string())),
+        _ => Err(ApiError::internal("validated fields missing")),
+    }
 }
 
 /// The tiers a new programme starts with: 普通 member, 银卡 silver, 金卡 gold.
@@ -225,7 +234,7 @@ pub async fn put_program(
     body: ApiJson<ProgramWrite>,
 ) -> ApiResult<HttpResponse> {
     let w = body.0;
-    let name = validate_program(&w)?;
+    let (name, currency) = validate_program(&w)?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id);
     let org = auth.org_id.clone();
@@ -239,6 +248,7 @@ pub async fn put_program(
             let p = Program {
                 org_id: org.clone(),
                 name,
+                currency,
                 expiry_months: w.expiry_months,
                 earn_rates: w.earn_rates,
                 rounding: w.rounding,

@@ -447,7 +447,8 @@ pub async fn get_balance(
                 let loyalty = Loyalty::require(conn, &org)?;
                 let tier = loyalty.tier(&member.tier_id)?;
                 open.iter()
-                    .map(|(_, total)| loyalty.estimate(*total, tier))
+                    .filter(|(_, _, currency)| *currency == loyalty.program.currency)
+                    .map(|(_, total, _)| loyalty.estimate(*total, tier))
                     .sum()
             };
             let mut lots =
