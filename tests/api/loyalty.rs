@@ -677,3 +677,48 @@ async fn bonuses_are_granted_once_and_bad_input_is_refused() {
     .await
     .assert_problem(409, "guest_not_eligible");
 }
+
+#[tokio::test]
+async fn expiry_in_small_batches_expires_every_lot_once() {
+    let app = spawn_app().await;
+    programme(&app).await;
+    let mut guests = Vec::new();
+    for i in 0..3 {
+        let g = member_guest(&app, &format!("1390000010{i}")).await;
+        for points in [10, 20, 30] {
+            adjust(&app, &g, points).await;
+        }
+        guests.push(g);
+    }
+    // One member spends part of its oldest lot first.
+    app.post(
+        &format!("/api/v1/guests/{}/points/redemptions", guests[0]),
+        &app.admin_token,
+        json!({"points": 15, "description": "minibar"}),
+    )
+    .await
+    .assert_status(201);
+    let today = Utc::now().date_naive() + Months::new(12);
+    let (mut from, mut lots, mut points, mut batches) = (String::new(), 0, 0, 0);
+    loop {
+        let batch = app
+            .db
+            .write(|conn| {
+                crm_storage::loyalty::expire_batch(conn, &app.org_id, today, &from, 2, Utc::now())
+            })
+            .unwrap();
+        let Some(next) = batch.next_member else { break };
+        from = next;
+        lots += batch.lots;
+        points += batch.points;
+        batches += 1;
+        assert!(batches < 20, "the batches make progress");
+    }
+    assert_eq!(points, 3 * 60 - 15);
+    assert_eq!(lots, 8, "the lot spent in full is not expired again");
+    for g in &guests {
+        assert_eq!(balance(&app, g).await["available"], 0);
+    }
+    assert!(run(&app, Job::LoyaltyAudit, today).discrepancies.is_empty());
+    assert_eq!(run(&app, Job::PointsExpiry, today).processed, 0);
+}

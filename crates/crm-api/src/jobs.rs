@@ -114,22 +114,25 @@ pub fn run(
                     report.changed += changed;
                 }
             }
-            Job::PointsExpiry => loop {
-                let (lots, points) = write(db, |conn| {
-                    Ok(store::expire_batch(
-                        conn,
-                        &org.id,
-                        today,
-                        EXPIRY_BATCH,
-                        now,
-                    )?)
-                })?;
-                if lots == 0 {
-                    break;
+            Job::PointsExpiry => {
+                let mut from = String::new();
+                loop {
+                    let batch = write(db, |conn| {
+                        Ok(store::expire_batch(
+                            conn,
+                            &org.id,
+                            today,
+                            &from,
+                            EXPIRY_BATCH,
+                            now,
+                        )?)
+                    })?;
+                    let Some(next) = batch.next_member else { break };
+                    from = next;
+                    report.processed += batch.lots as u64;
+                    report.changed += batch.points;
                 }
-                report.processed += lots as u64;
-                report.changed += points;
-            },
+            }
             Job::LoyaltyAudit => {
                 let (checked, wrong) = db.read(|conn| store::audit(conn, &org.id))?;
                 report.processed += checked as u64;

@@ -1069,20 +1069,35 @@ pub fn cancel_redemption(
 
 // ------------------------------------------------------------------- jobs
 
-/// One batch of the expiry job for an organisation: every lot with points
-/// left whose expiry date is on or before `today`, up to `limit` lots,
-/// becomes one `expire` entry per member. Returns (lots, points) expired;
-/// (0, 0) when nothing is due. On SQLite (one writer, statements are
-/// function calls) row by row; on PostgreSQL set-based.
+/// What one expiry batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiryBatch {
+    pub lots: usize,
+    pub points: i64,
+    /// Where the next batch starts (members are taken in id order);
+    /// `None` when nothing was due.
+    pub next_member: Option<String>,
+}
+
+/// One batch of the expiry job for an organisation: up to `limit` lots
+/// with points left whose expiry date is on or before `today`, of members
+/// from `from_member` on, become one `expire` entry per member. On SQLite
+/// (one writer, statements are function calls) row by row; on PostgreSQL
+/// set-based.
 pub fn expire_batch(
     conn: &mut DbConnection,
     org_id: &str,
     today: NaiveDate,
+    from_member: &str,
     limit: i64,
     now: DateTime<Utc>,
-) -> StorageResult<(usize, i64)> {
+) -> StorageResult<ExpiryBatch> {
+    // Starting at the last batch's member skips the index entries of lots
+    // already expired (dead until vacuumed), which every batch would
+    // otherwise walk again.
     let due: Vec<(String, String)> = points_lots::table
         .filter(points_lots::org_id.eq(org_id))
+        .filter(points_lots::member_id.ge(from_member))
         .filter(points_lots::remaining.gt(0))
         .filter(points_lots::expires_on.le(today))
         // Member order (the member index) keeps a member's lots together:
@@ -1091,16 +1106,37 @@ pub fn expire_batch(
         .limit(limit)
         .select((points_lots::id, points_lots::member_id))
         .load(conn)?;
-    if due.is_empty() {
-        return Ok((0, 0));
-    }
+    let Some(last) = due.last().map(|(_, m)| m.clone()) else {
+        return Ok(ExpiryBatch {
+            lots: 0,
+            points: 0,
+            next_member: None,
+        });
+    };
     let mut members: Vec<String> = due.iter().map(|(_, m)| m.clone()).collect();
     members.sort();
     members.dedup();
-    if let DbConnection::Postgresql(pg) = conn {
-        let lot_ids: Vec<String> = due.into_iter().map(|(id, _)| id).collect();
-        return expire_batch_pg(pg, org_id, &lot_ids, &members, today, now);
-    }
+    let (lots, points) = if let DbConnection::Postgresql(pg) = conn {
+        // Every due lot of these members, including any past `limit`:
+        // a member's lots stay in one entry.
+        expire_batch_pg(pg, org_id, &members, today, now)?
+    } else {
+        expire_batch_rows(conn, org_id, due, today, now)?
+    };
+    Ok(ExpiryBatch {
+        lots,
+        points,
+        next_member: Some(last),
+    })
+}
+
+fn expire_batch_rows(
+    conn: &mut DbConnection,
+    org_id: &str,
+    due: Vec<(String, String)>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> StorageResult<(usize, i64)> {
     let lot_ids: Vec<String> = due.into_iter().map(|(id, _)| id).collect();
     let lots: Vec<(String, String, i64)> = points_lots::table
         .filter(points_lots::org_id.eq(org_id))
@@ -1197,49 +1233,50 @@ pub fn expire_batch(
     Ok((lots.len(), lots.iter().map(|(_, _, n)| n).sum()))
 }
 
-#[derive(QueryableByName)]
-struct Expired {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    lots: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    points: i64,
-}
-
-/// The expiry batch on PostgreSQL as two statements: lock the members (as
-/// every debit does), then one statement that zeroes the lots, writes one
-/// expire entry per member, the lot uses, and the balances. Lots are read
-/// after the lock, so a redemption committed meanwhile is accounted for.
+/// The expiry batch on PostgreSQL, two statements: lock the members (as
+/// every debit does), then one statement that reads what is left of their
+/// due lots (after the lock, so a redemption committed meanwhile is
+/// accounted for), zeroes them, and writes one expire entry per member,
+/// the lot uses and the balances.
 fn expire_batch_pg(
     pg: &mut diesel::PgConnection,
     org_id: &str,
-    lot_ids: &[String],
     members: &[String],
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> StorageResult<(usize, i64)> {
-    use diesel::sql_types::{Array, Text, Timestamp};
+    use diesel::sql_types::{Array, BigInt, Date, Text, Timestamp};
     diesel::sql_query(
         "SELECT id FROM loyalty_members WHERE org_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
     )
     .bind::<Text, _>(org_id)
     .bind::<Array<Text>, _>(members)
     .execute(pg)?;
-    // UUIDv7 ids from here, so the statement keeps its time order.
+    // UUIDv7 entry ids from here, one per member, so statements keep their
+    // time order; members with nothing left get none.
     let entry_ids: Vec<String> = members
         .iter()
         .map(|_| crm_domain::id::new_id().to_string())
         .collect();
+    #[derive(QueryableByName)]
+    struct Expired {
+        #[diesel(sql_type = BigInt)]
+        lots: i64,
+        #[diesel(sql_type = BigInt)]
+        points: i64,
+    }
     let out: Expired = diesel::sql_query(
-        "WITH expired AS ( \
-             UPDATE points_lots l SET remaining = 0 FROM points_lots o \
-             WHERE o.id = l.id AND l.org_id = $1 AND l.id = ANY($2) AND o.remaining > 0 \
-             RETURNING l.id AS lot_id, l.member_id, o.remaining AS points \
-         ), ids AS ( \
-             SELECT * FROM unnest($3::text[], $4::text[]) AS t (member_id, entry_id) \
+        "WITH due AS ( \
+             SELECT l.id, l.member_id, l.remaining, t.entry_id \
+             FROM points_lots l JOIN unnest($2::text[], $3::text[]) AS t (member_id, entry_id) \
+                  ON l.member_id = t.member_id \
+             WHERE l.org_id = $1 AND l.remaining > 0 AND l.expires_on <= $4 \
          ), per_member AS ( \
-             SELECT e.member_id, i.entry_id, CAST(sum(e.points) AS BIGINT) AS points \
-             FROM expired e JOIN ids i ON i.member_id = e.member_id \
-             GROUP BY e.member_id, i.entry_id \
+             SELECT member_id, entry_id, CAST(sum(remaining) AS BIGINT) AS points \
+             FROM due GROUP BY member_id, entry_id \
+         ), zeroed AS ( \
+             UPDATE points_lots SET remaining = 0 \
+             WHERE org_id = $1 AND member_id = ANY($2) AND remaining > 0 AND expires_on <= $4 \
          ), new_entries AS ( \
              INSERT INTO points_entries (id, org_id, member_id, entry_type, points, source_type, \
                  source_id, reason, dedupe_key, created_by, created_at) \
@@ -1247,19 +1284,18 @@ fn expire_batch_pg(
              FROM per_member \
          ), uses AS ( \
              INSERT INTO points_lot_uses (org_id, entry_id, lot_id, points) \
-             SELECT $1, p.entry_id, e.lot_id, e.points \
-             FROM expired e JOIN per_member p ON p.member_id = e.member_id \
+             SELECT $1, entry_id, id, remaining FROM due \
          ), balances AS ( \
              UPDATE loyalty_members m SET points_balance = m.points_balance - p.points \
              FROM per_member p WHERE m.org_id = $1 AND m.id = p.member_id \
          ) \
-         SELECT CAST(count(*) AS BIGINT) AS lots, CAST(coalesce(sum(points), 0) AS BIGINT) AS points \
-         FROM expired",
+         SELECT CAST(count(*) AS BIGINT) AS lots, CAST(coalesce(sum(remaining), 0) AS BIGINT) AS points \
+         FROM due",
     )
     .bind::<Text, _>(org_id)
-    .bind::<Array<Text>, _>(lot_ids)
     .bind::<Array<Text>, _>(members)
     .bind::<Array<Text>, _>(&entry_ids)
+    .bind::<Date, _>(today)
     .bind::<Text, _>(enum_to_db(&EntryType::Expire)?)
     .bind::<Text, _>(format!("points expired on or before {today}"))
     .bind::<Timestamp, _>(to_db(now))

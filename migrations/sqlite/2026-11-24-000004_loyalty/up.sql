@@ -115,11 +115,14 @@ CREATE INDEX points_lots_member ON points_lots (org_id, member_id, expires_on) W
 CREATE INDEX points_lots_due ON points_lots (org_id, expires_on) WHERE remaining > 0;
 
 -- Which lots a negative entry drew on, so a cancelled redemption gives
--- the same points back with the same expiry.
+-- the same points back with the same expiry. Written only in the same
+-- transaction as the entry and the lots' new remainders, never updated or
+-- deleted; without foreign keys, because the expiry job writes a row per
+-- lot (a million in a large run) and each key check is a lookup per row.
 CREATE TABLE points_lot_uses (
-    org_id   TEXT NOT NULL REFERENCES organizations (id),
-    entry_id TEXT NOT NULL REFERENCES points_entries (id),
-    lot_id   TEXT NOT NULL REFERENCES points_lots (id),
+    org_id   TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    lot_id   TEXT NOT NULL,
     points   BIGINT NOT NULL,
     PRIMARY KEY (entry_id, lot_id)
 );

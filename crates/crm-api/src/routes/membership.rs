@@ -770,7 +770,9 @@ pub async fn redeem(
                 &guest_id,
                 &["points"],
             )?;
-            Ok(redemption_dto(redemption, member.points_balance - points))
+            // This transaction holds the member's row: the balance is exact.
+            let balance = member_of(conn, &org, &guest_id)?.points_balance;
+            Ok(redemption_dto(redemption, balance))
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -847,7 +849,8 @@ pub async fn cancel_redemption(
                 &["points"],
             )?;
             let cancelled = store::find_redemption(conn, &org, &member.id, &r.id)?;
-            Ok(redemption_dto(cancelled, member.points_balance + r.points))
+            let balance = member_of(conn, &org, &guest_id)?.points_balance;
+            Ok(redemption_dto(cancelled, balance))
         })
         .await?;
     Ok(HttpResponse::Ok().json(dto))
