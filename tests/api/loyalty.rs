@@ -716,6 +716,26 @@ async fn expiry_in_small_batches_expires_every_lot_once() {
     }
     assert_eq!(points, 3 * 60 - 15);
     assert_eq!(lots, 8, "the lot spent in full is not expired again");
+    #[derive(diesel::QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let named: Named = app
+        .db
+        .read(|conn| {
+            Ok(diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM points_lots l JOIN points_entries e \
+                 ON e.id = l.expired_entry_id AND e.member_id = l.member_id \
+                 WHERE e.entry_type = 'expire'",
+            )
+            .get_result(conn)?)
+        })
+        .unwrap();
+    assert_eq!(
+        named.n, 8,
+        "each expired lot names its member's expire entry"
+    );
     for g in &guests {
         assert_eq!(balance(&app, g).await["available"], 0);
     }

@@ -723,6 +723,7 @@ struct LotRow<'a> {
     points: i64,
     remaining: i64,
     expires_on: Option<NaiveDate>,
+    expired_entry_id: Option<String>,
     created_at: NaiveDateTime,
 }
 
@@ -758,6 +759,7 @@ pub fn credit_lots(
                 points: *points,
                 remaining: *points,
                 expires_on: *expires_on,
+                expired_entry_id: None,
                 created_at: to_db(e.created_at),
             })
             .execute(conn)?;
@@ -1081,9 +1083,9 @@ pub struct ExpiryBatch {
 
 /// One batch of the expiry job for an organisation: up to `limit` lots
 /// with points left whose expiry date is on or before `today`, of members
-/// from `from_member` on, become one `expire` entry per member. On SQLite
-/// (one writer, statements are function calls) row by row; on PostgreSQL
-/// set-based.
+/// from `from_member` on, become one `expire` entry per member; each lot
+/// names that entry. On SQLite (one writer, statements are function calls)
+/// member by member; on PostgreSQL set-based.
 pub fn expire_batch(
     conn: &mut DbConnection,
     org_id: &str,
@@ -1116,12 +1118,11 @@ pub fn expire_batch(
     let mut members: Vec<String> = due.iter().map(|(_, m)| m.clone()).collect();
     members.sort();
     members.dedup();
-    let (lots, points) = if let DbConnection::Postgresql(pg) = conn {
+    let (lots, points) = match conn {
         // Every due lot of these members, including any past `limit`:
         // a member's lots stay in one entry.
-        expire_batch_pg(pg, org_id, &members, today, now)?
-    } else {
-        expire_batch_rows(conn, org_id, due, today, now)?
+        DbConnection::Postgresql(pg) => expire_batch_pg(pg, org_id, &members, today, now)?,
+        DbConnection::Sqlite(sqlite) => expire_batch_sqlite(sqlite, org_id, due, today, now)?,
     };
     Ok(ExpiryBatch {
         lots,
@@ -1130,8 +1131,8 @@ pub fn expire_batch(
     })
 }
 
-fn expire_batch_rows(
-    conn: &mut DbConnection,
+fn expire_batch_sqlite(
+    sqlite: &mut diesel::SqliteConnection,
     org_id: &str,
     due: Vec<(String, String)>,
     today: NaiveDate,
@@ -1147,88 +1148,50 @@ fn expire_batch_rows(
             points_lots::member_id,
             points_lots::remaining,
         ))
-        .load(conn)?;
-    let mut per_member: std::collections::BTreeMap<&str, (String, i64)> = Default::default();
-    for (_, member, remaining) in &lots {
+        .load(sqlite)?;
+    let mut per_member: std::collections::BTreeMap<&str, (String, i64, Vec<&str>)> =
+        Default::default();
+    for (lot, member, remaining) in &lots {
         let slot = per_member
             .entry(member.as_str())
-            .or_insert_with(|| (crm_domain::id::new_id().to_string(), 0));
+            .or_insert_with(|| (crm_domain::id::new_id().to_string(), 0, Vec::new()));
         slot.1 += remaining;
+        slot.2.push(lot);
     }
     let entry_type = enum_to_db(&EntryType::Expire)?;
-    let entries: Vec<EntryRow> = per_member
-        .iter()
-        .map(|(member, (entry_id, points))| EntryRow {
-            id: entry_id.clone(),
-            org_id: org_id.to_string(),
-            member_id: member.to_string(),
-            entry_type: entry_type.clone(),
-            points: -points,
-            source_type: "job".into(),
-            source_id: Some("points-expiry".into()),
-            reason: Some(format!("points expired on or before {today}")),
-            dedupe_key: None,
-            created_by: None,
-            created_at: to_db(now),
-        })
-        .collect();
-    let uses: Vec<LotUseRow> = lots
-        .iter()
-        .map(|(lot, member, remaining)| LotUseRow {
-            org_id,
-            entry_id: &per_member[member.as_str()].0,
-            lot_id: lot,
-            points: *remaining,
-        })
-        .collect();
-    let expired_ids: Vec<&String> = lots.iter().map(|(id, _, _)| id).collect();
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            for chunk in entries.chunks(1000) {
-                diesel::insert_into(points_entries::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-            let ids: Vec<&str> = per_member.keys().copied().collect();
-            let amounts: Vec<i64> = per_member.values().map(|(_, p)| *p).collect();
-            diesel::sql_query(
-                "UPDATE loyalty_members m SET points_balance = m.points_balance - d.points \
-                 FROM unnest($2::text[], $3::bigint[]) AS d (id, points) \
-                 WHERE m.org_id = $1 AND m.id = d.id",
-            )
-            .bind::<diesel::sql_types::Text, _>(org_id)
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&ids)
-            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&amounts)
-            .execute(pg)?;
-        }
-        DbConnection::Sqlite(sqlite) => {
-            for chunk in entries.chunks(1000) {
-                diesel::insert_into(points_entries::table)
-                    .values(chunk)
-                    .execute(sqlite)?;
-            }
-            for (member, (_, points)) in &per_member {
-                diesel::update(
-                    loyalty_members::table
-                        .filter(loyalty_members::org_id.eq(org_id))
-                        .filter(loyalty_members::id.eq(*member)),
-                )
-                .set(loyalty_members::points_balance.eq(loyalty_members::points_balance - *points))
-                .execute(sqlite)?;
-            }
-        }
-    }
-    for chunk in expired_ids.chunks(1000) {
+    for (member, (entry_id, points, member_lots)) in &per_member {
+        diesel::insert_into(points_entries::table)
+            .values(EntryRow {
+                id: entry_id.clone(),
+                org_id: org_id.to_string(),
+                member_id: member.to_string(),
+                entry_type: entry_type.clone(),
+                points: -points,
+                source_type: "job".into(),
+                source_id: Some("points-expiry".into()),
+                reason: Some(format!("points expired on or before {today}")),
+                dedupe_key: None,
+                created_by: None,
+                created_at: to_db(now),
+            })
+            .execute(sqlite)?;
+        diesel::update(
+            loyalty_members::table
+                .filter(loyalty_members::org_id.eq(org_id))
+                .filter(loyalty_members::id.eq(*member)),
+        )
+        .set(loyalty_members::points_balance.eq(loyalty_members::points_balance - *points))
+        .execute(sqlite)?;
         diesel::update(
             points_lots::table
                 .filter(points_lots::org_id.eq(org_id))
-                .filter(points_lots::id.eq_any(chunk)),
+                .filter(points_lots::id.eq_any(member_lots)),
         )
-        .set(points_lots::remaining.eq(0))
-        .execute(conn)?;
-    }
-    for chunk in uses.chunks(1000) {
-        insert_lot_uses(conn, chunk)?;
+        .set((
+            points_lots::remaining.eq(0),
+            points_lots::expired_entry_id.eq(entry_id),
+        ))
+        .execute(sqlite)?;
     }
     Ok((lots.len(), lots.iter().map(|(_, _, n)| n).sum()))
 }
@@ -1236,8 +1199,8 @@ fn expire_batch_rows(
 /// The expiry batch on PostgreSQL, two statements: lock the members (as
 /// every debit does), then one statement that reads what is left of their
 /// due lots (after the lock, so a redemption committed meanwhile is
-/// accounted for), zeroes them, and writes one expire entry per member,
-/// the lot uses and the balances.
+/// accounted for), zeroes them naming the expire entry, and writes one
+/// expire entry per member and the balances.
 fn expire_batch_pg(
     pg: &mut diesel::PgConnection,
     org_id: &str,
@@ -1275,16 +1238,15 @@ fn expire_batch_pg(
              SELECT member_id, entry_id, CAST(sum(remaining) AS BIGINT) AS points \
              FROM due GROUP BY member_id, entry_id \
          ), zeroed AS ( \
-             UPDATE points_lots SET remaining = 0 \
-             WHERE org_id = $1 AND member_id = ANY($2) AND remaining > 0 AND expires_on <= $4 \
+             UPDATE points_lots l SET remaining = 0, expired_entry_id = t.entry_id \
+             FROM unnest($2::text[], $3::text[]) AS t (member_id, entry_id) \
+             WHERE l.org_id = $1 AND l.member_id = t.member_id AND l.remaining > 0 \
+                 AND l.expires_on <= $4 \
          ), new_entries AS ( \
              INSERT INTO points_entries (id, org_id, member_id, entry_type, points, source_type, \
                  source_id, reason, dedupe_key, created_by, created_at) \
              SELECT entry_id, $1, member_id, $5, -points, 'job', 'points-expiry', $6, NULL, NULL, $7 \
              FROM per_member \
-         ), uses AS ( \
-             INSERT INTO points_lot_uses (org_id, entry_id, lot_id, points) \
-             SELECT $1, entry_id, id, remaining FROM due \
          ), balances AS ( \
              UPDATE loyalty_members m SET points_balance = m.points_balance - p.points \
              FROM per_member p WHERE m.org_id = $1 AND m.id = p.member_id \

@@ -486,6 +486,7 @@ diesel::table! {
         points -> BigInt,
         remaining -> BigInt,
         expires_on -> Nullable<Date>,
+        expired_entry_id -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

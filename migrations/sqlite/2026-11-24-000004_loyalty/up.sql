@@ -101,21 +101,25 @@ CREATE TABLE points_entries (
 CREATE INDEX points_entries_member ON points_entries (org_id, member_id, id);
 
 -- What is left of each positive entry, with its own expiry.
+-- `expired_entry_id` names the expire entry that took what was left (set
+-- in the same UPDATE that zeroes the lot; no key check, for the same
+-- reason as points_lot_uses).
 CREATE TABLE points_lots (
-    id         TEXT PRIMARY KEY,
-    org_id     TEXT NOT NULL REFERENCES organizations (id),
-    member_id  TEXT NOT NULL REFERENCES loyalty_members (id),
-    entry_id   TEXT NOT NULL REFERENCES points_entries (id),
-    points     BIGINT NOT NULL,
-    remaining  BIGINT NOT NULL CHECK (remaining >= 0),
-    expires_on DATE,
-    created_at TIMESTAMP NOT NULL
+    id               TEXT PRIMARY KEY,
+    org_id           TEXT NOT NULL REFERENCES organizations (id),
+    member_id        TEXT NOT NULL REFERENCES loyalty_members (id),
+    entry_id         TEXT NOT NULL REFERENCES points_entries (id),
+    points           BIGINT NOT NULL,
+    remaining        BIGINT NOT NULL CHECK (remaining >= 0),
+    expires_on       DATE,
+    expired_entry_id TEXT,
+    created_at       TIMESTAMP NOT NULL
 );
 CREATE INDEX points_lots_member ON points_lots (org_id, member_id, expires_on) WHERE remaining > 0;
 CREATE INDEX points_lots_due ON points_lots (org_id, expires_on) WHERE remaining > 0;
 
--- Which lots a negative entry drew on, so a cancelled redemption gives
--- the same points back with the same expiry. Written only in the same
+-- Which lots a redemption, reversal or negative adjustment drew on, so a
+-- cancelled redemption gives the same points back with the same expiry. Written only in the same
 -- transaction as the entry and the lots' new remainders, never updated or
 -- deleted; without foreign keys, because the expiry job writes a row per
 -- lot (a million in a large run) and each key check is a lookup per row.

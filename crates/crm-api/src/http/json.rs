@@ -90,6 +90,17 @@ pub fn body_too_large() -> ApiError {
     )
 }
 
+/// `current` with a merge patch applied, read back (and type-checked) as
+/// the resource's write shape: how every PATCH starts.
+pub fn apply_merge_patch<W: serde::Serialize + DeserializeOwned>(
+    current: &W,
+    patch: &serde_json::Value,
+) -> Result<W, ApiError> {
+    let mut doc = serde_json::to_value(current).map_err(ApiError::internal)?;
+    merge_patch(&mut doc, patch);
+    parse_json(doc.to_string().as_bytes())
+}
+
 /// RFC 7396 JSON merge patch: objects merge recursively, `null` removes,
 /// anything else replaces.
 pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {

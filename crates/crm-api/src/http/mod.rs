@@ -8,6 +8,6 @@ pub mod pagination;
 pub mod request_log;
 
 pub use etag::{etag_for, IfMatch};
-pub use json::{merge_patch, parse_json, ApiJson};
+pub use json::{apply_merge_patch, merge_patch, parse_json, ApiJson};
 pub use pagination::{ListResponse, PageParams, PageQuery};
 pub use request_log::RequestId;

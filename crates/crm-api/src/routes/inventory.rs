@@ -4,7 +4,7 @@
 use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, RequestId};
+use crate::http::{apply_merge_patch, etag_for, ApiJson, IfMatch, ListResponse, RequestId};
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, patch, post, web, HttpResponse};
@@ -244,9 +244,7 @@ pub async fn update_room_type(
                 max_occupancy: current.max_occupancy,
                 overbooking_percent: current.overbooking_percent,
             };
-            let mut doc = serde_json::to_value(&before).map_err(ApiError::internal)?;
-            merge_patch(&mut doc, &body.0);
-            let w: RoomTypeWrite = parse_json(doc.to_string().as_bytes())?;
+            let w: RoomTypeWrite = apply_merge_patch(&before, &body.0)?;
             let (code, name) = validate_room_type(&w)?;
             let next = RoomType {
                 code,

@@ -5,8 +5,7 @@ use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{
-    etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, PageQuery,
-    RequestId,
+    apply_merge_patch, etag_for, ApiJson, IfMatch, ListResponse, PageParams, PageQuery, RequestId,
 };
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -507,9 +506,7 @@ pub async fn update_tier(
                 multiplier_percent: current.multiplier_percent,
                 benefits: current.benefits.clone(),
             };
-            let mut doc = serde_json::to_value(&before).map_err(ApiError::internal)?;
-            merge_patch(&mut doc, &patch);
-            let w: TierWrite = parse_json(doc.to_string().as_bytes())?;
+            let w: TierWrite = apply_merge_patch(&before, &patch)?;
             let (code, name) = validate_tier(&w)?;
             let next = Tier {
                 code,
@@ -767,9 +764,7 @@ pub async fn update_reward(
                 valid_until: current.valid_until,
                 active: current.active,
             };
-            let mut doc = serde_json::to_value(&before).map_err(ApiError::internal)?;
-            merge_patch(&mut doc, &patch);
-            let w: RewardWrite = parse_json(doc.to_string().as_bytes())?;
+            let w: RewardWrite = apply_merge_patch(&before, &patch)?;
             let (code, name) = validate_reward(&w)?;
             let next = Reward {
                 code,

@@ -4,8 +4,7 @@ use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{
-    etag_for, merge_patch, parse_json, ApiJson, IfMatch, ListResponse, PageParams, PageQuery,
-    RequestId,
+    apply_merge_patch, etag_for, ApiJson, IfMatch, ListResponse, PageParams, PageQuery, RequestId,
 };
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
@@ -235,9 +234,7 @@ pub async fn update_property(
                 country: current.country.clone(),
                 address: current.address.clone(),
             };
-            let mut doc = serde_json::to_value(&before).map_err(ApiError::internal)?;
-            merge_patch(&mut doc, &body.0);
-            let patched: PropertyWrite = parse_json(doc.to_string().as_bytes())?;
+            let patched: PropertyWrite = apply_merge_patch(&before, &body.0)?;
             let d = validate(patched)?;
             let next = Property {
                 code: d.code,
