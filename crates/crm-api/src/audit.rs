@@ -6,13 +6,18 @@ use crate::error::ApiError;
 use crate::http::RequestId;
 use chrono::{DateTime, Utc};
 use crm_storage::audit::{self, AuditEvent};
+use crm_storage::webhooks::{self, Subscription};
 use crm_storage::DbConnection;
+use std::sync::{Arc, Mutex};
 
 /// Who did it and under which request: enough to write an audit event.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub principal: Principal,
     pub request_id: String,
+    /// The organisation's webhook subscriptions, read once per request
+    /// (a booking announces several events).
+    subscriptions: Arc<Mutex<Option<Arc<Vec<Subscription>>>>>,
 }
 
 impl Actor {
@@ -20,6 +25,7 @@ impl Actor {
         Actor {
             principal: principal.clone(),
             request_id: request_id.0.clone(),
+            subscriptions: Default::default(),
         }
     }
 
@@ -33,7 +39,18 @@ impl Actor {
                 role: crm_domain::role::Role::Admin,
             },
             request_id: crm_domain::id::new_id().to_string(),
+            subscriptions: Default::default(),
         }
+    }
+
+    fn subscriptions(&self, conn: &mut DbConnection) -> Result<Arc<Vec<Subscription>>, ApiError> {
+        let mut cached = self.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = cached.as_ref() {
+            return Ok(s.clone());
+        }
+        let loaded = Arc::new(webhooks::list_subscriptions(conn, &self.principal.org_id)?);
+        *cached = Some(loaded.clone());
+        Ok(loaded)
     }
 
     pub fn record(
@@ -62,8 +79,13 @@ impl Actor {
         )?;
         // The same transaction writes the webhook event, if the action
         // announces one: no change without its event, no event without it.
+        if crate::webhooks::event_for(action).is_none() {
+            return Ok(());
+        }
+        let subscriptions = self.subscriptions(conn)?;
         crate::webhooks::emit(
             conn,
+            &subscriptions,
             &self.principal.org_id,
             action,
             entity_type,

@@ -80,7 +80,6 @@ pub fn run(
     let orgs = db.read(organizations::list_all)?;
     let mut report = Report::default();
     for org in orgs {
-        let actor = Actor::system(&org.id, job.name());
         match job {
             Job::LoyaltyReview => {
                 let Some(loyalty) = Loyalty::load(&mut *db.connection()?, &org.id)? else {
@@ -93,6 +92,9 @@ pub fn run(
                     })?;
                     let Some(last) = due.last() else { break };
                     after = last.id.clone();
+                    // A fresh actor per batch: it caches the organisation's
+                    // webhook subscriptions for as long as it lives.
+                    let actor = Actor::system(&org.id, job.name());
                     let changed = write(db, |conn| {
                         let mut changed = 0;
                         for m in &due {

@@ -47,9 +47,11 @@ pub fn event_for(action: &str) -> Option<&'static str> {
     })
 }
 
-/// Writes the event for `action` on `entity_id`, if it announces one.
+/// Writes the event for `action` on `entity_id`, if it announces one, for
+/// the organisation's `subscriptions`.
 pub fn emit(
     conn: &mut DbConnection,
+    subscriptions: &[webhooks::Subscription],
     org_id: &str,
     action: &str,
     entity_type: &str,
@@ -70,7 +72,14 @@ pub fn emit(
     })
     .to_string();
     webhooks::enqueue(
-        conn, org_id, &event_id, event_type, entity_id, &payload, now,
+        conn,
+        subscriptions,
+        org_id,
+        &event_id,
+        event_type,
+        entity_id,
+        &payload,
+        now,
     )?;
     Ok(())
 }

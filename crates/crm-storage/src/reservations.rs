@@ -656,39 +656,35 @@ macro_rules! message_columns {
     };
 }
 
-pub fn find_message_by_hash(
+/// What earlier pushes say about a new one: the identical message already
+/// received (same hash), and the newest cancel for the same channel
+/// reservation. One query (both indexes), since every push asks both.
+pub fn earlier_messages(
     conn: &mut DbConnection,
     org_id: &str,
     channel_code: &str,
     hash: &str,
-) -> StorageResult<Option<ChannelMessage>> {
-    let t: Option<MessageTuple> = channel_messages::table
-        .filter(channel_messages::org_id.eq(org_id))
-        .filter(channel_messages::channel_code.eq(channel_code))
-        .filter(channel_messages::message_hash.eq(hash))
-        .select(message_columns!())
-        .first(conn)
-        .optional()?;
-    Ok(t.map(message_from))
-}
-
-/// The newest cancel received for a channel reservation, if any.
-pub fn latest_cancel(
-    conn: &mut DbConnection,
-    org_id: &str,
-    channel_code: &str,
     channel_reservation_id: &str,
-) -> StorageResult<Option<ChannelMessage>> {
-    let t: Option<MessageTuple> = channel_messages::table
+) -> StorageResult<(Option<ChannelMessage>, Option<ChannelMessage>)> {
+    let rows: Vec<MessageTuple> = channel_messages::table
         .filter(channel_messages::org_id.eq(org_id))
         .filter(channel_messages::channel_code.eq(channel_code))
-        .filter(channel_messages::channel_reservation_id.eq(channel_reservation_id))
-        .filter(channel_messages::action.eq("cancel"))
-        .order(channel_messages::last_modified.desc())
+        .filter(
+            channel_messages::message_hash
+                .eq(hash)
+                .or(channel_messages::channel_reservation_id
+                    .eq(channel_reservation_id)
+                    .and(channel_messages::action.eq("cancel"))),
+        )
         .select(message_columns!())
-        .first(conn)
-        .optional()?;
-    Ok(t.map(message_from))
+        .load(conn)?;
+    let messages: Vec<ChannelMessage> = rows.into_iter().map(message_from).collect();
+    let same = messages.iter().find(|m| m.message_hash == hash).cloned();
+    let cancel = messages
+        .into_iter()
+        .filter(|m| m.action == "cancel" && m.channel_reservation_id == channel_reservation_id)
+        .max_by_key(|m| m.last_modified);
+    Ok((same, cancel))
 }
 
 pub fn insert_message(conn: &mut DbConnection, m: &ChannelMessage) -> StorageResult<()> {

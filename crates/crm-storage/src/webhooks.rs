@@ -130,8 +130,13 @@ pub fn update_subscription(
 
 /// Writes an event to the outbox with a pending delivery for every active
 /// subscription of the organisation that wants it.
+/// Writes the event and a pending delivery for each of `subscriptions`
+/// (the organisation's, from [`list_subscriptions`]) that is active and
+/// wants `event_type`.
+#[allow(clippy::too_many_arguments)]
 pub fn enqueue(
     conn: &mut DbConnection,
+    subscriptions: &[Subscription],
     org_id: &str,
     event_id: &str,
     event_type: &str,
@@ -139,8 +144,9 @@ pub fn enqueue(
     payload: &str,
     now: DateTime<Utc>,
 ) -> StorageResult<usize> {
-    let subscribers: Vec<Subscription> = list_subscriptions(conn, org_id)?
-        .into_iter()
+    let subscribers: Vec<&Subscription> = subscriptions
+        .iter()
+        .filter(|s| s.org_id == org_id)
         .filter(|s| s.active && s.event_types.iter().any(|t| t == event_type || t == "*"))
         .collect();
     if subscribers.is_empty() {

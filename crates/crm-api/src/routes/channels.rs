@@ -213,7 +213,12 @@ pub fn ingest(
     now: DateTime<Utc>,
 ) -> Result<ChannelPushResult, ApiError> {
     let org = actor.principal.org_id.clone();
-    if let Some(prev) = store::find_message_by_hash(conn, &org, channel_code, &hash)? {
+    let channel_reservation_id =
+        crm_domain::values::required_text(&push.channel_reservation_id, 100)
+            .map_err(|e| ApiError::from(e.at("channel_reservation_id")))?;
+    let (same, cancel) =
+        store::earlier_messages(conn, &org, channel_code, &hash, &channel_reservation_id)?;
+    if let Some(prev) = same {
         return Ok(ChannelPushResult {
             outcome: prev.outcome,
             reservation_id: prev.reservation_id,
@@ -221,9 +226,6 @@ pub fn ingest(
             warnings: Vec::new(),
         });
     }
-    let channel_reservation_id =
-        crm_domain::values::required_text(&push.channel_reservation_id, 100)
-            .map_err(|e| ApiError::from(e.at("channel_reservation_id")))?;
     let property = property_of(conn, &org, &push)?;
     if actor.principal.kind == PrincipalKind::Client {
         let client = api_clients::find(conn, &org, &actor.principal.id)?;
@@ -259,9 +261,7 @@ pub fn ingest(
             ("cancelled", Some(id))
         }
         (ChannelAction::Create | ChannelAction::Modify, None) => {
-            if store::latest_cancel(conn, &org, channel_code, &channel_reservation_id)?
-                .is_some_and(|c| c.last_modified >= lm)
-            {
+            if cancel.is_some_and(|c| c.last_modified >= lm) {
                 warnings.push(Warning {
                     code: "cancelled_before".into(),
                     message: "A later cancel for this reservation was received first; it stays cancelled.".into(),
@@ -284,6 +284,7 @@ pub fn ingest(
                     last_modified: Some(lm),
                     raw_message: Some(raw.clone()),
                     enforce_availability: false,
+                    property: Some(property.clone()),
                 };
                 let (r, w) = book(conn, state, actor, request, &source, now)?;
                 warnings.extend(w);

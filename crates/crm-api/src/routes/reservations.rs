@@ -542,6 +542,8 @@ pub struct BookingSource {
     pub raw_message: Option<String>,
     /// Direct bookings are refused when full; a channel's are kept.
     pub enforce_availability: bool,
+    /// The property, when the caller has already read it.
+    pub property: Option<crm_storage::properties::Property>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -562,8 +564,11 @@ pub fn book(
     let property_id = uuid::Uuid::parse_str(&req.property_id)
         .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
         .to_string();
-    let property = load_property(conn, &org, &property_id)
-        .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?;
+    let property = match &source.property {
+        Some(p) if p.id == property_id && p.org_id == org => p.clone(),
+        _ => load_property(conn, &org, &property_id)
+            .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?,
+    };
     let mut errors = Errors::new();
     if req.rooms.is_empty() || req.rooms.len() > 10 {
         errors.push(FieldError::new(
@@ -714,6 +719,7 @@ pub async fn create_reservation(
         last_modified: None,
         raw_message: None,
         enforce_availability: true,
+        property: None,
     };
     let (r, _) = state
         .write(move |conn| book(conn, &shared, &actor, request, &source, now))
