@@ -632,9 +632,22 @@ async fn bonuses_are_granted_once_and_bad_input_is_refused() {
     )
     .await
     .assert_problem(409, "insufficient_points");
-    app.post(&adj, &app.admin_token, json!({"points": 0, "reason": ""}))
-        .await
-        .assert_problem(422, "validation_failed");
+    let bad = app
+        .post(&adj, &app.admin_token, json!({"points": 0, "reason": ""}))
+        .await;
+    bad.assert_problem(422, "validation_failed");
+    let points_error = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["field"] == "points")
+        .unwrap()
+        .clone();
+    assert_eq!(points_error["code"], "out_of_range");
+    assert_eq!(
+        points_error["message"],
+        "a non-zero number of at most 10,000,000 either way"
+    );
     // Another organisation sees none of it.
     let other = app.other_organization_admin().await;
     app.get(&format!("/api/v1/guests/{guest}/points"), &other)

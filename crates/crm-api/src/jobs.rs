@@ -7,10 +7,10 @@
 use crate::audit::Actor;
 use crate::error::ApiError;
 use crate::loyalty::{review_member, Loyalty};
-use crate::state::AppState;
+use crate::state::{write_transaction, AppState};
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_storage::loyalty as store;
-use crm_storage::{organizations, Database, StorageError};
+use crm_storage::{organizations, Database};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -49,25 +49,6 @@ pub struct Report {
     pub discrepancies: Vec<store::Discrepancy>,
 }
 
-/// Runs a transaction whose body fails with an API error.
-fn write<T>(
-    db: &Database,
-    f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let mut failure = None;
-    let result = db.write(|conn| {
-        f(conn).map_err(|e| {
-            failure = Some(e);
-            StorageError::RolledBack
-        })
-    });
-    match (result, failure) {
-        (Ok(v), _) => Ok(v),
-        (Err(_), Some(e)) => Err(e),
-        (Err(e), None) => Err(e.into()),
-    }
-}
-
 const REVIEW_BATCH: i64 = 200;
 const EXPIRY_BATCH: i64 = 10_000;
 
@@ -95,7 +76,7 @@ pub fn run(
                     // A fresh actor per batch: it caches the organisation's
                     // webhook subscriptions for as long as it lives.
                     let actor = Actor::system(&org.id, job.name());
-                    let changed = write(db, |conn| {
+                    let changed = write_transaction(db, |conn| {
                         let mut changed = 0;
                         for m in &due {
                             // Another node may have reviewed it meanwhile.
@@ -119,7 +100,7 @@ pub fn run(
             Job::PointsExpiry => {
                 let mut from = String::new();
                 loop {
-                    let batch = write(db, |conn| {
+                    let batch = write_transaction(db, |conn| {
                         Ok(store::expire_batch(
                             conn,
                             &org.id,

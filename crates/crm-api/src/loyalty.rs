@@ -7,9 +7,10 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use crm_domain::loyalty::{
     self as rules, Counters, EntryType, Revenue, TierChangeReason, TierRule,
 };
+use crm_storage::guests::{self, Guest};
 use crm_storage::loyalty::{self as store, Entry, Member, Program, Tier, TierChange};
 use crm_storage::reservations::{self, Stay};
-use crm_storage::{guests, DbConnection};
+use crm_storage::DbConnection;
 
 /// The programme and its tiers (lowest rank first), when configured.
 pub struct Loyalty {
@@ -112,14 +113,44 @@ impl Loyalty {
     }
 }
 
-/// Whether the guest may earn and redeem: not erased, not blacklisted.
-pub fn guest_in_good_standing(
+/// Whether the guest may enrol, earn and redeem: not erased, not
+/// blacklisted.
+pub fn in_good_standing(g: &Guest) -> bool {
+    g.erased_at.is_none() && g.blacklist.is_none()
+}
+
+/// The ledger key of a reservation's earning: one per reservation.
+pub fn earn_key(reservation_id: &str) -> String {
+    format!("earn:reservation:{reservation_id}")
+}
+
+/// Adds a line to the member's tier history.
+#[allow(clippy::too_many_arguments)]
+pub fn record_tier_change(
     conn: &mut DbConnection,
-    org_id: &str,
-    guest_id: &str,
-) -> Result<bool, ApiError> {
-    let g = guests::find(conn, org_id, guest_id)?;
-    Ok(g.erased_at.is_none() && g.blacklist.is_none())
+    actor: &Actor,
+    member: &Member,
+    from: Option<String>,
+    to: &str,
+    reason: TierChangeReason,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    store::insert_tier_change(
+        conn,
+        &TierChange {
+            id: crm_domain::id::new_id().to_string(),
+            org_id: member.org_id.clone(),
+            member_id: member.id.clone(),
+            from_tier_id: from,
+            to_tier_id: to.to_string(),
+            reason,
+            note,
+            actor_id: Some(actor.principal.id.clone()),
+            created_at: now,
+        },
+    )?;
+    Ok(())
 }
 
 /// Moves a member to `to`, records why, and announces `tier.changed`.
@@ -136,19 +167,15 @@ pub fn change_tier(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     store::set_tier(conn, member, to, today, loyalty.next_review(today), now)?;
-    store::insert_tier_change(
+    record_tier_change(
         conn,
-        &TierChange {
-            id: crm_domain::id::new_id().to_string(),
-            org_id: member.org_id.clone(),
-            member_id: member.id.clone(),
-            from_tier_id: Some(member.tier_id.clone()),
-            to_tier_id: to.to_string(),
-            reason,
-            note,
-            actor_id: Some(actor.principal.id.clone()),
-            created_at: now,
-        },
+        actor,
+        member,
+        Some(member.tier_id.clone()),
+        to,
+        reason,
+        note,
+        now,
     )?;
     actor.record(
         conn,
@@ -173,7 +200,7 @@ pub fn on_check_out(
     let Some(member) = store::member_of_guest(conn, &stay.org_id, &stay.guest_id)? else {
         return Ok(());
     };
-    if !guest_in_good_standing(conn, &stay.org_id, &stay.guest_id)? {
+    if !in_good_standing(&guests::find(conn, &stay.org_id, &stay.guest_id)?) {
         return Ok(());
     }
     let Some(loyalty) = Loyalty::load(conn, &stay.org_id)? else {
@@ -197,7 +224,7 @@ pub fn on_check_out(
             loyalty.program.rounding,
         )
     };
-    let key = format!("earn:reservation:{}", stay.reservation_id);
+    let key = earn_key(&stay.reservation_id);
     if points > 0 && store::find_entry_by_key(conn, &stay.org_id, &key)?.is_none() {
         let entry = Entry {
             id: crm_domain::id::new_id().to_string(),

@@ -46,22 +46,28 @@ impl AppState {
         f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, ApiError> + Send + 'static,
     ) -> ApiResult<T> {
         let db = self.db.clone();
-        web::block(move || {
-            let mut outcome: Option<ApiError> = None;
-            let result = db.write(|conn| {
-                f(conn).map_err(|e| {
-                    // Returning an error rolls the transaction back; the API
-                    // error itself is reported below.
-                    outcome = Some(e);
-                    crm_storage::StorageError::RolledBack
-                })
-            });
-            match (result, outcome) {
-                (Ok(v), _) => Ok(v),
-                (Err(_), Some(api_error)) => Err(api_error),
-                (Err(storage), None) => Err(ApiError::from(storage)),
-            }
+        web::block(move || write_transaction(&db, f)).await?
+    }
+}
+
+/// Runs `f` in a transaction on this thread; an API error from `f` rolls
+/// it back and is returned as it is.
+pub fn write_transaction<T>(
+    db: &crm_storage::Database,
+    f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, ApiError>,
+) -> ApiResult<T> {
+    let mut outcome: Option<ApiError> = None;
+    let result = db.write(|conn| {
+        f(conn).map_err(|e| {
+            // Returning an error rolls the transaction back; the API error
+            // itself is reported below.
+            outcome = Some(e);
+            crm_storage::StorageError::RolledBack
         })
-        .await?
+    });
+    match (result, outcome) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some(api_error)) => Err(api_error),
+        (Err(storage), None) => Err(ApiError::from(storage)),
     }
 }

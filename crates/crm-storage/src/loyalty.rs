@@ -782,18 +782,17 @@ pub fn debit(
         return Ok(false);
     }
     insert_entry(conn, e)?;
-    let mut lots = open_lots(conn, &e.org_id, &e.member_id)?;
-    if let Some(entry_id) = prefer_lot_of {
-        // The lot of that entry goes first: treat it as expiring soonest.
-        let preferred: Vec<String> = points_lots::table
-            .filter(points_lots::org_id.eq(&e.org_id))
-            .filter(points_lots::entry_id.eq(entry_id))
-            .select(points_lots::id)
-            .load(conn)?;
-        for lot in lots.iter_mut().filter(|l| preferred.contains(&l.id)) {
-            lot.expires_on = Some(NaiveDate::MIN);
-        }
-    }
+    let lots: Vec<Lot> = open_lots(conn, &e.org_id, &e.member_id)?
+        .into_iter()
+        .map(|(mut lot, credited_by)| {
+            // The lot of the preferred entry goes first: treat it as
+            // expiring soonest.
+            if prefer_lot_of == Some(credited_by.as_str()) {
+                lot.expires_on = Some(NaiveDate::MIN);
+            }
+            lot
+        })
+        .collect();
     let taken = consume(&lots, -e.points).ok_or_else(|| {
         StorageError::Corrupt(format!(
             "member {}: lots hold less than the balance",
@@ -804,8 +803,13 @@ pub fn debit(
     Ok(true)
 }
 
-fn open_lots(conn: &mut DbConnection, org_id: &str, member_id: &str) -> StorageResult<Vec<Lot>> {
-    let rows: Vec<(String, i64, Option<NaiveDate>)> = points_lots::table
+/// The member's lots with points left, each with the entry that credited it.
+fn open_lots(
+    conn: &mut DbConnection,
+    org_id: &str,
+    member_id: &str,
+) -> StorageResult<Vec<(Lot, String)>> {
+    let rows: Vec<(String, i64, Option<NaiveDate>, String)> = points_lots::table
         .filter(points_lots::org_id.eq(org_id))
         .filter(points_lots::member_id.eq(member_id))
         .filter(points_lots::remaining.gt(0))
@@ -814,14 +818,20 @@ fn open_lots(conn: &mut DbConnection, org_id: &str, member_id: &str) -> StorageR
             points_lots::id,
             points_lots::remaining,
             points_lots::expires_on,
+            points_lots::entry_id,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, remaining, expires_on)| Lot {
-            id,
-            remaining,
-            expires_on,
+        .map(|(id, remaining, expires_on, entry_id)| {
+            (
+                Lot {
+                    id,
+                    remaining,
+                    expires_on,
+                },
+                entry_id,
+            )
         })
         .collect())
 }
@@ -914,8 +924,8 @@ pub fn entries(
     Ok(Page::from_rows(items, page.limit, |e| e.id.clone()))
 }
 
-/// Points of a source (a stay's earning, say) already posted and already
-/// reversed: `(posted, reversed)`, reversed as a positive number.
+/// Every entry (type and points) the member has for one source, e.g. a
+/// stay's earnings and their reversals.
 pub fn source_totals(
     conn: &mut DbConnection,
     org_id: &str,
@@ -935,8 +945,8 @@ pub fn source_totals(
         .collect()
 }
 
-/// Points left in lots expiring on or before each of `dates` (and not yet
-/// expired on `today`).
+/// `(expiry date, points left)` of the member's lots that expire after
+/// `today` and on or before `until`.
 pub fn expiring(
     conn: &mut DbConnection,
     org_id: &str,

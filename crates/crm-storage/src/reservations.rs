@@ -178,21 +178,16 @@ pub fn insert(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
         .values(row_of(r)?)
         .execute(conn)?;
     insert_rooms(conn, r)?;
-    let after = holding(
-        r.rooms
-            .iter()
-            .map(|x| (x.holds_inventory, &x.room_type_id, x.arrival, x.departure)),
-    );
+    let after = holding(&r.rooms);
     crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&[], &after))
 }
 
 /// The (room type, arrival, departure) of the stays that hold inventory.
-fn holding<'a>(
-    rooms: impl Iterator<Item = (bool, &'a String, NaiveDate, NaiveDate)>,
-) -> Vec<(&'a str, NaiveDate, NaiveDate)> {
+fn holding(rooms: &[RoomStay]) -> Vec<(&str, NaiveDate, NaiveDate)> {
     rooms
-        .filter(|(holds, ..)| *holds)
-        .map(|(_, t, a, d)| (t.as_str(), a, d))
+        .iter()
+        .filter(|x| x.holds_inventory)
+        .map(|x| (x.room_type_id.as_str(), x.arrival, x.departure))
         .collect()
 }
 
@@ -321,16 +316,12 @@ pub fn update(
     // Rooms are rewritten whole: a modification may change any of them;
     // the rooms-sold counters move by the difference.
     let old_rooms = rooms_of(conn, &r.org_id, std::slice::from_ref(&r.id))?;
-    let before = holding(
-        old_rooms
-            .iter()
-            .map(|x| (x.holds_inventory, &x.room_type_id, x.arrival, x.departure)),
-    );
-    let after = holding(
-        r.rooms
-            .iter()
-            .map(|x| (x.holds_inventory, &x.room_type_id, x.arrival, x.departure)),
-    );
+    let before: Vec<(&str, NaiveDate, NaiveDate)> = old_rooms
+        .iter()
+        .filter(|x| x.holds_inventory)
+        .map(|x| (x.room_type_id.as_str(), x.arrival, x.departure))
+        .collect();
+    let after = holding(&r.rooms);
     crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&before, &after))?;
     diesel::delete(
         reservation_rooms::table

@@ -128,8 +128,6 @@ pub fn update_subscription(
     Ok(())
 }
 
-/// Writes an event to the outbox with a pending delivery for every active
-/// subscription of the organisation that wants it.
 /// Writes the event and a pending delivery for each of `subscriptions`
 /// (the organisation's, from [`list_subscriptions`]) that is active and
 /// wants `event_type`.

@@ -6,7 +6,8 @@ use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ListResponse, PageParams, PageQuery, RequestId};
-use crate::loyalty::{change_tier, guest_in_good_standing, Loyalty};
+use crate::loyalty::{change_tier, earn_key, in_good_standing, record_tier_change, Loyalty};
+use crate::routes::guests::load_guest;
 use crate::routes::loyalty::{load_reward, TierDto};
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -17,7 +18,7 @@ use crm_domain::values::required_text;
 use crm_domain::{Errors, FieldError};
 use crm_storage::loyalty::{self as store, Entry, Member, Redemption, TierChange};
 use crm_storage::reservations;
-use crm_storage::{guests, DbConnection, StorageError};
+use crm_storage::{DbConnection, StorageError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -34,19 +35,18 @@ fn member_of(conn: &mut DbConnection, org: &str, guest_id: &str) -> Result<Membe
     if let Some(m) = store::member_of_guest(conn, org, guest_id)? {
         return Ok(m);
     }
-    guests::find(conn, org, guest_id).map_err(|e| match e {
-        StorageError::NotFound => ApiError::not_found("guest_not_found", "guest"),
-        other => other.into(),
-    })?;
+    load_guest(conn, org, guest_id)?;
     Err(ApiError::not_found("not_a_member", "membership"))
 }
 
+/// The guest (404 `guest_not_found` if unknown), if it may enrol, earn
+/// and redeem.
 fn require_good_standing(
     conn: &mut DbConnection,
     org: &str,
     guest_id: &str,
 ) -> Result<(), ApiError> {
-    if guest_in_good_standing(conn, org, guest_id)? {
+    if in_good_standing(&load_guest(conn, org, guest_id)?) {
         Ok(())
     } else {
         Err(ApiError::conflict(
@@ -230,10 +230,6 @@ pub async fn enrol(
     let org = auth.org_id.clone();
     let dto = state
         .write(move |conn| {
-            guests::find(conn, &org, &guest_id).map_err(|e| match e {
-                StorageError::NotFound => ApiError::not_found("guest_not_found", "guest"),
-                other => other.into(),
-            })?;
             require_good_standing(conn, &org, &guest_id)?;
             let loyalty = Loyalty::require(conn, &org)?;
             if store::member_of_guest(conn, &org, &guest_id)?.is_some() {
@@ -271,19 +267,15 @@ pub async fn enrol(
                 ),
                 other => other.into(),
             })?;
-            store::insert_tier_change(
+            record_tier_change(
                 conn,
-                &TierChange {
-                    id: crm_domain::id::new_id().to_string(),
-                    org_id: org.clone(),
-                    member_id: member.id.clone(),
-                    from_tier_id: None,
-                    to_tier_id: tier,
-                    reason: TierChangeReason::Enrolled,
-                    note: None,
-                    actor_id: Some(actor.principal.id.clone()),
-                    created_at: now,
-                },
+                &actor,
+                &member,
+                None,
+                &tier,
+                TierChangeReason::Enrolled,
+                None,
+                now,
             )?;
             actor.record(
                 conn,
@@ -668,8 +660,11 @@ pub async fn redeem(
         .and_then(|d| errors.check("description", required_text(d, 200)));
     if req.reward_id.is_none() {
         match req.points {
-            Some(p) if (1..=MAX_POINTS).contains(&p) => {}
-            Some(_) => errors.push(FieldError::new("points", "out_of_range", "1 to 10,000,000")),
+            Some(p) => {
+                if let Some(e) = check_points(p, false) {
+                    errors.push(e);
+                }
+            }
             None => errors.push(FieldError::new(
                 "points",
                 "required",
@@ -865,12 +860,11 @@ pub struct AdjustmentRequest {
     pub reason: String,
 }
 
-fn check_points(points: i64, allow_negative: bool) -> Result<(), ApiError> {
+/// The field error of a points amount out of range, if it is.
+fn check_points(points: i64, allow_negative: bool) -> Option<FieldError> {
     let ok = points != 0 && points.abs() <= MAX_POINTS && (allow_negative || points > 0);
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::field(
+    (!ok).then(|| {
+        FieldError::new(
             "points",
             "out_of_range",
             if allow_negative {
@@ -878,8 +872,8 @@ fn check_points(points: i64, allow_negative: bool) -> Result<(), ApiError> {
             } else {
                 "1 to 10,000,000"
             },
-        ))
-    }
+        )
+    })
 }
 
 /// Credits or debits a member and answers with the entry.
@@ -921,8 +915,8 @@ pub async fn adjust(
     let req = body.0;
     let mut errors = Errors::new();
     let reason = errors.check("reason", required_text(&req.reason, 500));
-    if let Err(e) = check_points(req.points, true) {
-        errors.push(FieldError::new("points", "out_of_range", e.to_string()));
+    if let Some(e) = check_points(req.points, true) {
+        errors.push(e);
     }
     errors.finish()?;
     let now = state.clock.now();
@@ -990,8 +984,8 @@ pub async fn grant_bonus(
     let guest_id = guest_path(&path)?;
     let req = body.0;
     let mut errors = Errors::new();
-    if let Err(e) = check_points(req.points, false) {
-        errors.push(FieldError::new("points", "out_of_range", e.to_string()));
+    if let Some(e) = check_points(req.points, false) {
+        errors.push(e);
     }
     let reason = req
         .reason
@@ -1124,9 +1118,9 @@ pub async fn reverse(
                     "This stay's points were already reversed.",
                 ));
             }
-            // Re-read the balance under the member's lock: the debit's
-            // UPDATE takes it, so take at most what is there now.
-            let available = member_of(conn, &org, &guest_id)?.points_balance;
+            // At most what the member has; should a redemption commit
+            // meanwhile, the debit finds the balance short and refuses.
+            let available = member.points_balance;
             let take = due.min(available);
             if take == 0 {
                 return Err(insufficient(0, due));
@@ -1141,11 +1135,7 @@ pub async fn reverse(
                 now,
             );
             let reservation_id = stay_reservation(conn, &org, &stay_id)?;
-            let earn_entry = store::find_entry_by_key(
-                conn,
-                &org,
-                &format!("earn:reservation:{reservation_id}"),
-            )?;
+            let earn_entry = store::find_entry_by_key(conn, &org, &earn_key(&reservation_id))?;
             if !store::debit(conn, &entry, earn_entry.as_ref().map(|e| e.id.as_str()))? {
                 return Err(insufficient(available, take));
             }
