@@ -60,9 +60,20 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, StorageError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(
-                &self.url,
-            )?)),
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.url)?;
+                // Diesel prepares every statement once per connection, and
+                // after five runs PostgreSQL may switch a statement to a
+                // generic plan that it keeps for the connection's life. A
+                // plan made while a table was small (a new organisation, a
+                // new deployment) is a sequential scan, and every push then
+                // reads the whole channel history. Planning per execution
+                // costs microseconds and follows the data, including one
+                // organisation's share of a shared table.
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(StorageError::from)?;
+                Ok(DbConnection::Postgresql(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 // Per connection: SQLite forgets these on every open.

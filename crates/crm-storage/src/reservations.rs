@@ -649,7 +649,7 @@ macro_rules! message_columns {
 
 /// What earlier pushes say about a new one: the identical message already
 /// received (same hash), and the newest cancel for the same channel
-/// reservation. One query (both indexes), since every push asks both.
+/// reservation.
 pub fn earlier_messages(
     conn: &mut DbConnection,
     org_id: &str,
@@ -657,24 +657,27 @@ pub fn earlier_messages(
     hash: &str,
     channel_reservation_id: &str,
 ) -> StorageResult<(Option<ChannelMessage>, Option<ChannelMessage>)> {
-    let rows: Vec<MessageTuple> = channel_messages::table
+    // Two lookups rather than one OR: each is an equality match on its own
+    // index (the unique hash key, the natural key). With the OR the
+    // planner settled for the channel prefix and read the channel's whole
+    // history on every push.
+    let same: Option<MessageTuple> = channel_messages::table
         .filter(channel_messages::org_id.eq(org_id))
         .filter(channel_messages::channel_code.eq(channel_code))
-        .filter(
-            channel_messages::message_hash
-                .eq(hash)
-                .or(channel_messages::channel_reservation_id
-                    .eq(channel_reservation_id)
-                    .and(channel_messages::action.eq("cancel"))),
-        )
+        .filter(channel_messages::message_hash.eq(hash))
         .select(message_columns!())
-        .load(conn)?;
-    let messages: Vec<ChannelMessage> = rows.into_iter().map(message_from).collect();
-    let same = messages.iter().find(|m| m.message_hash == hash).cloned();
-    let cancel = messages
-        .into_iter()
-        .filter(|m| m.action == "cancel" && m.channel_reservation_id == channel_reservation_id)
-        .max_by_key(|m| m.last_modified);
+        .first(conn)
+        .optional()?;
+    let cancel: Option<MessageTuple> = channel_messages::table
+        .filter(channel_messages::org_id.eq(org_id))
+        .filter(channel_messages::channel_code.eq(channel_code))
+        .filter(channel_messages::channel_reservation_id.eq(channel_reservation_id))
+        .filter(channel_messages::action.eq("cancel"))
+        .order(channel_messages::last_modified.desc())
+        .select(message_columns!())
+        .first(conn)
+        .optional()?;
+    let (same, cancel) = (same.map(message_from), cancel.map(message_from));
     Ok((same, cancel))
 }
 
