@@ -205,10 +205,11 @@ BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 } | tee "$WORK/results"
 [[ " $BACKENDS " == *" postgresql "* ]] || exit 0
 
-grep -q '^postgresql get_by_id' "$WORK/results" || exit 0
-get_rps=$(grep '^postgresql get_by_id' "$WORK/results" | sed 's/.*rps=\([0-9]*\).*/\1/')
-tps=$(grep '^postgresql pgbench_pk_lookup' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')
-python3 -c "print('ratio get_by_id / pgbench = %.2f (target >= 0.5)' % ($get_rps / $tps))"
+if grep -q '^postgresql get_by_id' "$WORK/results"; then
+  get_rps=$(grep '^postgresql get_by_id' "$WORK/results" | sed 's/.*rps=\([0-9]*\).*/\1/')
+  tps=$(grep '^postgresql pgbench_pk_lookup' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')
+  python3 -c "print('ratio get_by_id / pgbench = %.2f (target >= 0.5)' % ($get_rps / $tps))"
+fi
 grep -q '^postgresql ingest messages' "$WORK/results" || exit 0
 ingest_rps=$(grep '^postgresql ingest messages' "$WORK/results" | sed 's/.*reservations_per_s=\([0-9]*\).*/\1/')
 ingest_tps=$(grep '^postgresql pgbench_reservation_insert' "$WORK/results" | sed 's/.*tps=\([0-9]*\).*/\1/')

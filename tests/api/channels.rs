@@ -189,7 +189,7 @@ async fn card_numbers_never_reach_the_database() {
 #[tokio::test]
 async fn channel_bookings_are_kept_even_when_overbooked() {
     let app = spawn_app().await;
-    let _h = hotel(&app, 10).await;
+    let h = hotel(&app, 10).await;
     let token = channel_client(&app, &["ctrip"]).await;
     let arrival = shanghai_today() + Duration::days(7);
     let url = "/api/v1/channels/ctrip/reservations";
@@ -209,6 +209,55 @@ async fn channel_bookings_are_kept_even_when_overbooked() {
         .await;
     assert_eq!(second.assert_status(200)["outcome"], "created");
     assert_eq!(second.body["warnings"][0]["code"], "overbooked");
+
+    // The front desk may still change the overbooked reservation on the
+    // night it already holds (only nights a change adds are checked), but
+    // not move it onto another full night.
+    let path = format!(
+        "/api/v1/reservations/{}",
+        second.body["reservation_id"].as_str().unwrap()
+    );
+    let same_night = json!({"rooms": [{"room_type": "SUI", "rate_plan": "BAR", "arrival": arrival.to_string(),
+        "departure": (arrival + Duration::days(1)).to_string(), "adults": 2, "amount": 61000}]});
+    let changed = app.patch(&path, &app.admin_token, same_night).await;
+    assert_eq!(changed.assert_status(200)["total"]["amount"], 61000);
+    app.post(
+        url,
+        &token,
+        push(
+            "create",
+            "S-3",
+            "2026-11-20T10:00:00Z",
+            arrival + Duration::days(1),
+            1,
+            "SUI",
+        ),
+    )
+    .await
+    .assert_status(200);
+    let longer = json!({"rooms": [{"room_type": "SUI", "rate_plan": "BAR", "arrival": arrival.to_string(),
+        "departure": (arrival + Duration::days(2)).to_string(), "adults": 2, "amount": 122000}]});
+    app.patch(&path, &app.admin_token, longer)
+        .await
+        .assert_problem(409, "no_availability");
+    let sold = app
+        .get(
+            &format!(
+                "/api/v1/properties/{}/availability?from={}&to={}&room_type=SUI",
+                h.property_id,
+                arrival,
+                arrival + Duration::days(2)
+            ),
+            &app.admin_token,
+        )
+        .await;
+    let sold: Vec<i64> = sold.assert_status(200)["room_types"][0]["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["sold"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sold, vec![2, 1], "the refused change undid its counters");
 }
 
 #[tokio::test]
@@ -347,4 +396,83 @@ async fn export_includes_bookings_and_erase_scrubs_their_personal_text() {
         rows.iter().all(|r| r.raw_message.is_none()),
         "raw messages hold names and e-mails"
     );
+}
+
+#[tokio::test]
+async fn configuration_changes_apply_to_the_next_booking_at_once() {
+    // Room types and grants are cached per node; a change made through the
+    // node retires the cache before the next request.
+    let app = spawn_app().await;
+    let h = hotel(&app, 10).await;
+    let client = app
+        .post(
+            "/api/v1/clients",
+            &app.admin_token,
+            json!({"name": "Channel manager", "grants": {"channels": ["ctrip"]}}),
+        )
+        .await;
+    let client = client.assert_status(201).clone();
+    let token = app
+        .token_request(json!({"grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"]}))
+        .await;
+    let token = token.assert_status(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = "/api/v1/channels/ctrip/reservations";
+    let arrival = shanghai_today() + Duration::days(9);
+    app.post(
+        url,
+        &token,
+        push("create", "C-1", "2026-11-20T10:00:00Z", arrival, 1, "SUI"),
+    )
+    .await
+    .assert_status(200);
+    let direct = crate::reservations::booking(&h, "SUI", "BAR", arrival, 1, "13800000077");
+    app.post("/api/v1/reservations", &app.admin_token, direct.clone())
+        .await
+        .assert_problem(409, "no_availability");
+    let types = app
+        .get(
+            &format!("/api/v1/properties/{}/room-types", h.property_id),
+            &app.admin_token,
+        )
+        .await;
+    let sui = types.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "SUI")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.patch(
+        &format!("/api/v1/properties/{}/room-types/{sui}", h.property_id),
+        &app.admin_token,
+        json!({"room_count": 2}),
+    )
+    .await
+    .assert_status(200);
+    app.post("/api/v1/reservations", &app.admin_token, direct)
+        .await
+        .assert_status(201);
+
+    let client_id = client["id"].as_str().unwrap();
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/api/v1/clients/{client_id}/grants"),
+        Some(&app.admin_token),
+        Some(json!({"channels": ["booking"]})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    app.post(
+        url,
+        &token,
+        push("create", "C-2", "2026-11-20T10:00:00Z", arrival, 1, "DLK"),
+    )
+    .await
+    .assert_problem(403, "channel_not_granted");
 }

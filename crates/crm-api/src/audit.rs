@@ -2,8 +2,10 @@
 //! change it records.
 
 use crate::auth::Principal;
+use crate::config_cache::ConfigCache;
 use crate::error::ApiError;
 use crate::http::RequestId;
+use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use crm_storage::audit::{self, AuditEvent};
 use crm_storage::webhooks::{self, Subscription};
@@ -18,14 +20,17 @@ pub struct Actor {
     /// The organisation's webhook subscriptions, read once per request
     /// (a booking announces several events).
     subscriptions: Arc<Mutex<Option<Arc<Vec<Subscription>>>>>,
+    /// Where a request's actor finds them first (see [`ConfigCache`]).
+    config_cache: Option<Arc<ConfigCache>>,
 }
 
 impl Actor {
-    pub fn new(principal: &Principal, request_id: &RequestId) -> Self {
+    pub fn new(principal: &Principal, request_id: &RequestId, state: &AppState) -> Self {
         Actor {
             principal: principal.clone(),
             request_id: request_id.0.clone(),
             subscriptions: Default::default(),
+            config_cache: Some(state.config_cache.clone()),
         }
     }
 
@@ -40,6 +45,7 @@ impl Actor {
             },
             request_id: crm_domain::id::new_id().to_string(),
             subscriptions: Default::default(),
+            config_cache: None,
         }
     }
 
@@ -48,7 +54,11 @@ impl Actor {
         if let Some(s) = cached.as_ref() {
             return Ok(s.clone());
         }
-        let loaded = Arc::new(webhooks::list_subscriptions(conn, &self.principal.org_id)?);
+        let org = &self.principal.org_id;
+        let loaded = match &self.config_cache {
+            Some(cache) => cache.subscriptions(conn, org)?,
+            None => Arc::new(webhooks::list_subscriptions(conn, org)?),
+        };
         *cached = Some(loaded.clone());
         Ok(loaded)
     }

@@ -22,6 +22,9 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// How long an account's enabled/role state is trusted without a query.
     pub auth_cache_ms: u64,
+    /// How long configuration (properties, room types, rate plans,
+    /// client grants) is reused without a query.
+    pub config_cache_ms: u64,
     /// How often the webhook worker looks for due deliveries.
     pub webhook_poll_ms: u64,
     /// First retry delay of a failed delivery; doubles each attempt.
@@ -120,6 +123,7 @@ impl Settings {
             refresh_token_ttl_days: parse_num("HOTEL_CRM_REFRESH_TOKEN_TTL_DAYS", 30)?,
             workers: var("HOTEL_CRM_WORKERS").and_then(|w| w.parse().ok()),
             auth_cache_ms: parse_num("HOTEL_CRM_AUTH_CACHE_MS", 1000)?,
+            config_cache_ms: parse_num("HOTEL_CRM_CONFIG_CACHE_MS", 1000)?,
             webhook_poll_ms: parse_num("HOTEL_CRM_WEBHOOK_POLL_MS", 1000)?,
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod config_cache;
 pub mod crypto;
 pub mod error;
 pub mod http;

@@ -5,6 +5,7 @@ use crate::auth::cache::PrincipalCache;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
+use crate::config_cache::ConfigCache;
 use crate::crypto::DataCipher;
 use crate::error::ApiError;
 use crate::http::json::MAX_BODY_BYTES;
@@ -175,6 +176,9 @@ impl Application {
             login_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(15), 5, 30)),
             principal_cache: Arc::new(PrincipalCache::new(std::time::Duration::from_millis(
                 settings.auth_cache_ms,
+            ))),
+            config_cache: Arc::new(ConfigCache::new(std::time::Duration::from_millis(
+                settings.config_cache_ms,
             ))),
             settings: Arc::new(settings),
         };

@@ -2,6 +2,7 @@ use crate::auth::cache::PrincipalCache;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
+use crate::config_cache::ConfigCache;
 use crate::crypto::DataCipher;
 use crate::error::{ApiError, ApiResult};
 use actix_web::web;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub login_limiter: Arc<LoginLimiter>,
     pub principal_cache: Arc<PrincipalCache>,
+    pub config_cache: Arc<ConfigCache>,
 }
 
 impl AppState {

@@ -445,6 +445,12 @@ impl DayInventory {
             (self.rooms + self.overbooking_allowance - self.sold).max(0)
         }
     }
+
+    /// Sold past what may be sold: a booking that just raised `sold` to
+    /// this does not fit. Every room of a closed night is past it.
+    pub fn oversold(&self) -> bool {
+        self.closed || self.sold > self.rooms + self.overbooking_allowance
+    }
 }
 
 /// How rooms sold per `(room type, night)` change when a reservation's
@@ -511,6 +517,22 @@ pub fn inventory_calendar(
 #[cfg(test)]
 mod calendar_tests {
     use super::*;
+
+    #[test]
+    fn a_night_is_oversold_past_its_allowance_or_when_closed() {
+        let day = |sold, closed| DayInventory {
+            date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            rooms: 10,
+            sold,
+            overbooking_allowance: 1,
+            closed,
+        };
+        assert!(!day(10, false).oversold());
+        assert!(!day(11, false).oversold());
+        assert!(day(12, false).oversold());
+        assert!(day(1, true).oversold());
+        assert_eq!(day(11, false).available(), 0);
+    }
 
     #[test]
     fn the_calendar_counts_nights_overrides_and_allowance() {

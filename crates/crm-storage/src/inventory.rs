@@ -151,52 +151,6 @@ pub fn find_room_type_by_code(
         .map(RoomType::from))
 }
 
-/// Serialises bookings that share a night of a room type until the
-/// transaction ends, so two requests cannot both sell its last room, while
-/// bookings of other nights go ahead in parallel. PostgreSQL takes one
-/// transaction-scoped advisory lock per (room type, night), in key order so
-/// two bookings never wait on each other in a cycle; SQLite needs none, its
-/// writers already queue one at a time (see [`crate::Database::write`]).
-///
-/// (A `FOR UPDATE` row lock on the room type, the first design, serialised
-/// every booking of the type and deadlocked with the foreign-key
-/// `FOR KEY SHARE` locks that inserting room stays takes; `make bench`
-/// found both.)
-pub fn lock_room_nights(
-    conn: &mut DbConnection,
-    nights: &[(String, NaiveDate)],
-) -> StorageResult<()> {
-    if let DbConnection::Postgresql(pg) = conn {
-        let mut keys: Vec<i64> = nights
-            .iter()
-            .map(|(room_type, date)| night_key(room_type, *date))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        // One round trip; PostgreSQL evaluates a volatile function in the
-        // select list after the sort, so the locks are taken in key order
-        // (every transaction the same order: no deadlock between them).
-        diesel::sql_query(
-            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k) ORDER BY k",
-        )
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&keys)
-        .execute(pg)?;
-    }
-    Ok(())
-}
-
-/// FNV-1a of "room type id/date": stable across builds and nodes, so every
-/// node takes the same lock for the same night. A collision only makes two
-/// unrelated nights wait for each other.
-fn night_key(room_type_id: &str, date: NaiveDate) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("{room_type_id}/{date}").bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash as i64
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rate_plans)]
 struct RatePlanRow {
@@ -385,17 +339,41 @@ struct SoldRow<'a> {
     sold: i32,
 }
 
+/// A rooms-sold counter just changed by a booking, a modification or a
+/// release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoldNight {
+    pub room_type_id: String,
+    pub night: NaiveDate,
+    /// By how much it changed.
+    pub change: i64,
+    /// Rooms sold that night after the change, every committed booking
+    /// included.
+    pub sold: i64,
+}
+
 /// Adds `(room type id, night, change)` to the rooms-sold counters, in the
-/// caller's transaction. MultiConnection cannot express ON CONFLICT, so
-/// this goes to the inner connection: on PostgreSQL one upsert for all
-/// nights.
-pub(crate) fn add_sold_nights(
+/// caller's transaction, and returns each counter's new value.
+///
+/// This is what keeps two bookings from both selling a last room: the
+/// upsert locks each counter row until the transaction ends, a concurrent
+/// booking of the same night waits for that lock and then adds to the
+/// committed value, so the value returned counts every booking that got
+/// there first. The caller compares it with the night's capacity and
+/// rolls back when it is over. Deltas come sorted (see
+/// `room_night_deltas`), so two transactions lock shared nights in the same
+/// order and never wait on each other in a cycle. On SQLite writers
+/// already queue one at a time (see [`crate::Database::write`]).
+///
+/// MultiConnection cannot express ON CONFLICT or RETURNING, so this goes
+/// to the inner connection: on PostgreSQL one upsert for all nights.
+pub fn add_sold_nights(
     conn: &mut DbConnection,
     org_id: &str,
     deltas: &[(String, NaiveDate, i64)],
-) -> StorageResult<()> {
+) -> StorageResult<Vec<SoldNight>> {
     if deltas.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let rows = deltas
         .iter()
@@ -416,26 +394,50 @@ pub(crate) fn add_sold_nights(
         room_nights_sold::night,
     );
     let add = room_nights_sold::sold.eq(room_nights_sold::sold + excluded(room_nights_sold::sold));
-    match conn {
+    let returned = (
+        room_nights_sold::room_type_id,
+        room_nights_sold::night,
+        room_nights_sold::sold,
+    );
+    let after: Vec<(String, NaiveDate, i32)> = match conn {
         DbConnection::Postgresql(pg) => diesel::insert_into(room_nights_sold::table)
             .values(&rows)
             .on_conflict(target)
             .do_update()
             .set(add)
-            .execute(pg)?,
+            .returning(returned)
+            .get_results(pg)?,
         // Diesel has no batch upsert for SQLite; a statement there is a
         // function call, not a round trip.
-        DbConnection::Sqlite(sqlite) => {
-            for row in &rows {
+        DbConnection::Sqlite(sqlite) => rows
+            .iter()
+            .map(|row| {
                 diesel::insert_into(room_nights_sold::table)
                     .values(row)
                     .on_conflict(target)
                     .do_update()
                     .set(add)
-                    .execute(sqlite)?;
-            }
-            rows.len()
-        }
+                    .returning(returned)
+                    .get_result(sqlite)
+            })
+            .collect::<Result<_, _>>()?,
     };
-    Ok(())
+    deltas
+        .iter()
+        .map(|(t, night, change)| {
+            let sold = after
+                .iter()
+                .find(|(at, an, _)| at == t && an == night)
+                .map(|(_, _, n)| i64::from(*n))
+                .ok_or_else(|| {
+                    StorageError::Corrupt("a rooms-sold counter was not returned".into())
+                })?;
+            Ok(SoldNight {
+                room_type_id: t.clone(),
+                night: *night,
+                change: *change,
+                sold,
+            })
+        })
+        .collect()
 }

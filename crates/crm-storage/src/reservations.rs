@@ -4,6 +4,7 @@
 use crate::codec::{enum_from_db, enum_to_db};
 use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
+use crate::inventory::SoldNight;
 use crate::pagination::{paginate, Page, PageRequest};
 use crate::schema::{
     channel_messages, guest_stats, reservation_revisions, reservation_rooms, reservations, stays,
@@ -173,11 +174,19 @@ fn from_rows(r: ReservationRow, rooms: Vec<RoomRow>) -> StorageResult<Reservatio
     })
 }
 
+/// Writes a new reservation and its room stays. Their nights are not
+/// counted as sold until [`count_sold`]: a booking takes the nights' locks
+/// last, so the inserts happen before it waits.
 pub fn insert(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
     diesel::insert_into(reservations::table)
         .values(row_of(r)?)
         .execute(conn)?;
-    insert_rooms(conn, r)?;
+    insert_rooms(conn, r)
+}
+
+/// Counts the nights of a new reservation's inventory-holding stays as
+/// sold, in the caller's transaction; see [`crate::inventory::add_sold_nights`].
+pub fn count_sold(conn: &mut DbConnection, r: &Reservation) -> StorageResult<Vec<SoldNight>> {
     let after = holding(&r.rooms);
     crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&[], &after))
 }
@@ -283,12 +292,14 @@ pub fn list(
 }
 
 /// Writes the reservation's own fields and each room's inventory hold, if
-/// the stored version is still `expected_version`.
+/// the stored version is still `expected_version`. Returns the rooms-sold
+/// counters that moved (see [`crate::inventory::add_sold_nights`]): the
+/// caller checks those that went up against their nights' capacity.
 pub fn update(
     conn: &mut DbConnection,
     r: &Reservation,
     expected_version: i32,
-) -> StorageResult<()> {
+) -> StorageResult<Vec<SoldNight>> {
     let row = row_of(r)?;
     let n = diesel::update(
         reservations::table
@@ -322,14 +333,16 @@ pub fn update(
         .map(|x| (x.room_type_id.as_str(), x.arrival, x.departure))
         .collect();
     let after = holding(&r.rooms);
-    crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&before, &after))?;
+    let deltas = room_night_deltas(&before, &after);
     diesel::delete(
         reservation_rooms::table
             .filter(reservation_rooms::org_id.eq(&r.org_id))
             .filter(reservation_rooms::reservation_id.eq(&r.id)),
     )
     .execute(conn)?;
-    insert_rooms(conn, r)
+    insert_rooms(conn, r)?;
+    // Last: the counters stay locked until commit.
+    crate::inventory::add_sold_nights(conn, &r.org_id, &deltas)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -650,6 +663,11 @@ macro_rules! message_columns {
 /// What earlier pushes say about a new one: the identical message already
 /// received (same hash), and the newest cancel for the same channel
 /// reservation.
+///
+/// One probe of the natural-key index reads the booking's whole message
+/// history (a handful of rows). The hash covers the message's content,
+/// channel reservation id included, so an identical message is always in
+/// that history; the unique hash key stays as the guarantee.
 pub fn earlier_messages(
     conn: &mut DbConnection,
     org_id: &str,
@@ -657,27 +675,26 @@ pub fn earlier_messages(
     hash: &str,
     channel_reservation_id: &str,
 ) -> StorageResult<(Option<ChannelMessage>, Option<ChannelMessage>)> {
-    // Two lookups rather than one OR: each is an equality match on its own
-    // index (the unique hash key, the natural key). With the OR the
-    // planner settled for the channel prefix and read the channel's whole
-    // history on every push.
-    let same: Option<MessageTuple> = channel_messages::table
+    let history: Vec<MessageTuple> = channel_messages::table
         .filter(channel_messages::org_id.eq(org_id))
-        .filter(channel_messages::channel_code.eq(channel_code))
-        .filter(channel_messages::message_hash.eq(hash))
-        .select(message_columns!())
-        .first(conn)
-        .optional()?;
-    let cancel: Option<MessageTuple> = channel_messages::table
-        .filter(channel_messages::org_id.eq(org_id))
-        .filter(channel_messages::channel_code.eq(channel_code))
         .filter(channel_messages::channel_reservation_id.eq(channel_reservation_id))
-        .filter(channel_messages::action.eq("cancel"))
-        .order(channel_messages::last_modified.desc())
+        .filter(channel_messages::channel_code.eq(channel_code))
         .select(message_columns!())
-        .first(conn)
-        .optional()?;
-    let (same, cancel) = (same.map(message_from), cancel.map(message_from));
+        .load(conn)?;
+    let mut same = None;
+    let mut cancel: Option<ChannelMessage> = None;
+    for m in history.into_iter().map(message_from) {
+        if m.message_hash == hash {
+            same = Some(m.clone());
+        }
+        if m.action == "cancel"
+            && cancel
+                .as_ref()
+                .is_none_or(|c| m.last_modified > c.last_modified)
+        {
+            cancel = Some(m);
+        }
+    }
     Ok((same, cancel))
 }
 

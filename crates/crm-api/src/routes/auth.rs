@@ -461,7 +461,7 @@ pub async fn change_password(
     }
     let new_hash = new_hash.map_err(ApiError::internal)?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     state
         .write(move |conn| {
             let expected = user.version;

@@ -10,17 +10,16 @@ use crate::auth::{roles, Auth, PrincipalKind};
 use crate::crypto::sha256_hex;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{parse_json, ApiJson, RequestId};
-use crate::routes::inventory::load_property;
 use crate::routes::reservations;
 use crate::routes::reservations::{
-    book, BookingSource, CreateReservationRequest, ReservationGuestInput, RoomStayInput, Warning,
+    book, BookingSource, CreateReservationRequest, PendingBooking, ReservationGuestInput,
+    RoomStayInput, Warning,
 };
 use crate::state::AppState;
 use actix_web::{post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use crm_domain::channel::{parse_channel_code, redact_json};
 use crm_domain::reservation::{Channel, ReservationStatus};
-use crm_storage::api_clients;
 use crm_storage::reservations::{self as store, ChannelMessage};
 use crm_storage::{properties, DbConnection};
 use serde::{Deserialize, Serialize};
@@ -98,6 +97,7 @@ pub struct ChannelPushResult {
 
 fn property_of(
     conn: &mut DbConnection,
+    state: &AppState,
     org: &str,
     push: &ChannelReservationPush,
 ) -> Result<properties::Property, ApiError> {
@@ -113,11 +113,17 @@ fn property_of(
             let id = uuid::Uuid::parse_str(id)
                 .map_err(|_| unknown())?
                 .to_string();
-            load_property(conn, org, &id).map_err(|_| unknown())
+            state
+                .config_cache
+                .property(conn, org, &id)?
+                .ok_or_else(unknown)
         }
         (None, Some(code)) => {
             let code = code.trim().to_ascii_uppercase();
-            properties::find_by_code(conn, org, &code)?.ok_or_else(unknown)
+            state
+                .config_cache
+                .property_by_code(conn, org, &code)?
+                .ok_or_else(unknown)
         }
         (None, None) => Err(ApiError::field(
             "property_code",
@@ -159,7 +165,7 @@ pub async fn push_reservation(
     // must not reach the reservation either.
     parse_json::<ChannelReservationPush>(raw.as_bytes())?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let result =
         ingest_with_retry(&state, &actor, &channel_code, raw.clone(), raw, hash, now).await?;
     Ok(HttpResponse::Ok().json(result))
@@ -226,10 +232,13 @@ pub fn ingest(
             warnings: Vec::new(),
         });
     }
-    let property = property_of(conn, &org, &push)?;
+    let property = property_of(conn, state, &org, &push)?;
     if actor.principal.kind == PrincipalKind::Client {
-        let client = api_clients::find(conn, &org, &actor.principal.id)?;
-        if !client.grants.allows(channel_code, &property.id) {
+        let granted = state
+            .config_cache
+            .client(conn, &org, &actor.principal.id)?
+            .is_some_and(|c| c.grants.allows(channel_code, &property.id));
+        if !granted {
             return Err(ApiError::forbidden(format!(
                 "This client is not granted channel `{channel_code}` for this property."
             ))
@@ -238,6 +247,7 @@ pub fn ingest(
     }
     let existing = store::find_by_channel_key(conn, &org, channel_code, &channel_reservation_id)?;
     let mut warnings = Vec::new();
+    let mut pending: Option<PendingBooking> = None;
     let lm = push.last_modified;
     let stale = existing
         .as_ref()
@@ -286,9 +296,10 @@ pub fn ingest(
                     enforce_availability: false,
                     property: Some(property.clone()),
                 };
-                let (r, w) = book(conn, state, actor, request, &source, now)?;
-                warnings.extend(w);
-                ("created", Some(r.id))
+                let booking = book(conn, state, actor, request, &source, now)?;
+                let id = booking.reservation.id.clone();
+                pending = Some(booking);
+                ("created", Some(id))
             }
         }
         (ChannelAction::Create | ChannelAction::Modify, Some(r)) if !r.status.holds_rooms() => {
@@ -307,6 +318,7 @@ pub fn ingest(
             let id = r.id.clone();
             let w = reservations::modify_from_channel(
                 conn,
+                state,
                 actor,
                 r,
                 rooms,
@@ -335,6 +347,11 @@ pub fn ingest(
             created_at: now,
         },
     )?;
+    // Last: the nights' locks are held until commit.
+    if let Some(booking) = pending {
+        let (_, held) = booking.hold(conn)?;
+        warnings.extend(held);
+    }
     Ok(ChannelPushResult {
         outcome: outcome.to_string(),
         reservation_id,

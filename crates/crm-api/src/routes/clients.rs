@@ -117,7 +117,7 @@ pub async fn create_client(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = client.clone();
     state
         .write(move |conn| {
@@ -125,6 +125,7 @@ pub async fn create_client(
             actor.record(conn, now, "client.created", "client", &stored.id, &["name"])
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     let mut dto = ClientDto::from(client);
     dto.client_secret = Some(secret);
     Ok(client_response(StatusCode::CREATED, dto))
@@ -205,7 +206,7 @@ async fn change_client(
         }
         None => None,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let client = state
         .write(move |conn| {
@@ -244,6 +245,7 @@ async fn change_client(
             Ok(next)
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     state
         .principal_cache
         .invalidate(PrincipalKind::Client, &client.id);
@@ -353,7 +355,7 @@ pub async fn set_client_grants(
     .normalised()
     .map_err(ApiError::from)?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let client = state
         .write(move |conn| {
@@ -377,5 +379,6 @@ pub async fn set_client_grants(
             Ok(next)
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(client_response(StatusCode::OK, client.into()))
 }

@@ -94,7 +94,7 @@ pub async fn record_consent(
         recorded_by: auth.id.clone(),
         recorded_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = record.clone();
     state
         .write(move |conn| {

@@ -207,7 +207,7 @@ pub async fn create_guest(
 ) -> ApiResult<HttpResponse> {
     let draft = body.0;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let guest = state
         .write(move |conn| {
@@ -290,7 +290,7 @@ pub async fn update_guest(
         ));
     }
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let guest = state
         .write(move |conn| {
@@ -448,7 +448,7 @@ pub async fn blacklist_guest(
     let BlacklistRequest { category, reason } = body.0;
     let reason = required_text(&reason, 1000).map_err(|e| ApiError::from(e.at("reason")))?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let guest = state
         .write(move |conn| {
@@ -497,7 +497,7 @@ pub async fn unblacklist_guest(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "guest_not_found", "guest")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let guest = state
         .write(move |conn| {

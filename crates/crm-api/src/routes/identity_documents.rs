@@ -119,7 +119,7 @@ pub async fn create_identity_document(
         created_by: auth.id.clone(),
         created_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = doc.clone();
     state
         .write(move |conn| {
@@ -203,7 +203,7 @@ pub async fn get_identity_document(
     let guest_id = path_id(&raw_guest, "guest_not_found", "guest")?;
     let doc_id = path_id(&raw_doc, "identity_document_not_found", "identity document")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let doc = state
         .write(move |conn| {
@@ -252,7 +252,7 @@ pub async fn delete_identity_document(
     let guest_id = path_id(&raw_guest, "guest_not_found", "guest")?;
     let doc_id = path_id(&raw_doc, "identity_document_not_found", "identity document")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     state
         .write(move |conn| {

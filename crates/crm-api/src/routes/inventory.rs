@@ -153,7 +153,7 @@ pub async fn create_room_type(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = t.clone();
     state
         .write(move |conn| {
@@ -162,6 +162,7 @@ pub async fn create_room_type(
             actor.record(conn, now, "room_type.created", "room_type", &stored.id, &[])
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -228,7 +229,7 @@ pub async fn update_room_type(
         ));
     }
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let t = state
         .write(move |conn| {
@@ -261,6 +262,7 @@ pub async fn update_room_type(
             Ok(next)
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag_for(t.version)))
         .json(RoomTypeDto::from(t)))
@@ -350,7 +352,7 @@ pub async fn create_rate_plan(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = plan.clone();
     state
         .write(move |conn| {
@@ -359,6 +361,7 @@ pub async fn create_rate_plan(
             actor.record(conn, now, "rate_plan.created", "rate_plan", &stored.id, &[])
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -465,7 +468,7 @@ pub async fn set_inventory_overrides(
     let type_id = path_id(&w.room_type_id, "room_type_not_found", "room type")
         .map_err(|_| ApiError::field("room_type_id", "unknown_room_type", "no such room type"))?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let nights = (w.to - w.from).num_days();
     state

@@ -235,7 +235,7 @@ pub async fn put_program(
     let w = body.0;
     let (name, currency) = validate_program(&w)?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let p = state
         .write(move |conn| {
@@ -438,7 +438,7 @@ pub async fn create_tier(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = t.clone();
     state
         .write(move |conn| {
@@ -488,7 +488,7 @@ pub async fn update_tier(
         ));
     }
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let t = state
         .write(move |conn| {
@@ -703,7 +703,7 @@ pub async fn create_reward(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = r.clone();
     state
         .write(move |conn| {
@@ -748,7 +748,7 @@ pub async fn update_reward(
         ));
     }
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let r = state
         .write(move |conn| {

@@ -226,7 +226,7 @@ pub async fn enrol(
             "must not be after today",
         ));
     }
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let dto = state
         .write(move |conn| {
@@ -355,7 +355,7 @@ pub async fn change_member_tier(
     let reason = required_text(&req.reason, 500).map_err(|e| ApiError::from(e.at("reason")))?;
     let now = state.clock.now();
     let today = now.date_naive();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let dto = state
         .write(move |conn| {
@@ -688,7 +688,7 @@ pub async fn redeem(
     errors.finish()?;
     let now = state.clock.now();
     let today = now.date_naive();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let location = format!("/api/v1/guests/{guest_id}/points/redemptions");
     let dto = state
@@ -796,7 +796,7 @@ pub async fn cancel_redemption(
     let guest_id = guest_path(&raw_guest)?;
     let redemption_id = path_id(&raw_redemption, "redemption_not_found", "redemption")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let dto = state
         .write(move |conn| {
@@ -920,7 +920,7 @@ pub async fn adjust(
     }
     errors.finish()?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let entry = state
         .write(move |conn| {
@@ -1007,7 +1007,7 @@ pub async fn grant_bonus(
     errors.finish()?;
     let source_id = source_id.unwrap_or_default();
     let bonus = req.bonus_type.as_str();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let (entry, created) = state
         .write(move |conn| {
@@ -1088,7 +1088,7 @@ pub async fn reverse(
     errors.finish()?;
     let stay_id = stay_id.unwrap_or_default();
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let dto = state
         .write(move |conn| {

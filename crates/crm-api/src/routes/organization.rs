@@ -93,7 +93,7 @@ pub async fn update_organization(
         default_country.and_then(|c| errors.check("default_country", CountryCode::parse(&c)));
     errors.finish()?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let o = state
         .write(move |conn| {

@@ -688,7 +688,7 @@ pub async fn hotel_res_notif(
         }
     };
     let redacted_message = redact_xml(text);
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let mut outcomes = Vec::new();
     let reservations: Vec<Node> = root
         .child("HotelReservations")

@@ -57,7 +57,7 @@ pub async fn export_guest(
 ) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let (guest, docs, consent_records, events, bookings, stays) = state
         .write(move |conn| {
@@ -135,7 +135,7 @@ pub async fn erase_guest(
 ) -> ApiResult<HttpResponse> {
     let guest_id = path_id(&path, "guest_not_found", "guest")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let guest = state
         .write(move |conn| {

@@ -137,7 +137,7 @@ pub async fn create_property(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = property.clone();
     state
         .write(move |conn| {
@@ -145,6 +145,7 @@ pub async fn create_property(
             actor.record(conn, now, "property.created", "property", &stored.id, &[])
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(response(StatusCode::CREATED, property))
 }
 
@@ -219,7 +220,7 @@ pub async fn update_property(
         ));
     }
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let p = state
         .write(move |conn| {
@@ -275,5 +276,6 @@ pub async fn update_property(
             Ok(next)
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(response(StatusCode::OK, p))
 }

@@ -7,7 +7,7 @@ use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{etag_for, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
 use crate::routes::identity_documents::IdentityDocumentWrite;
-use crate::routes::inventory::{alternatives, calendars, load_property};
+use crate::routes::inventory::{alternatives, load_property};
 use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, patch, post, web, HttpResponse};
@@ -15,14 +15,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::guest::GuestDraft;
 use crm_domain::identity::DocumentNumber;
 use crm_domain::reservation::{
-    arrival_instant, nightly_amounts, CancellationPolicy, Channel, PostedCharges,
-    ReservationStatus, StayDates,
+    arrival_instant, inventory_calendar, nightly_amounts, CancellationPolicy, Channel,
+    PostedCharges, ReservationStatus, StayDates,
 };
 use crm_domain::values::{bounded_text, CountryCode};
 use crm_domain::{Errors, FieldError};
 use crm_storage::guests::{self, Guest};
 use crm_storage::identity_documents::{self, IdentityDocument};
-use crm_storage::inventory::{self, RatePlan, RoomType};
+use crm_storage::inventory::{self, RatePlan, RoomType, SoldNight};
 use crm_storage::reservations::{self, Reservation, ReservationFilter, Revision, RoomStay, Stay};
 use crm_storage::{DbConnection, StorageError};
 use serde::{Deserialize, Serialize};
@@ -451,88 +451,105 @@ fn parse_room_stays(
     rooms
 }
 
-/// Locks the nights the stays cover and checks every one of them against
-/// what is held. With `enforce`, a full night is a 409 with alternatives;
-/// without, a warning.
-fn hold_rooms(
+/// Checks the rooms-sold counters a booking or modification just raised
+/// (`changes`, as the write returned them, every committed booking
+/// included) against each night's capacity. With `enforce`, an oversold
+/// night undoes the change and is a 409 with alternatives for the stay
+/// that wanted it (the caller's transaction then rolls back); without, a
+/// warning per room type.
+fn check_sold(
     conn: &mut DbConnection,
     org: &str,
     types: &[RoomType],
-    rooms: &[(RoomType, RoomStay)],
+    stays: &[RoomStay],
+    changes: &[SoldNight],
     enforce: bool,
 ) -> Result<Vec<Warning>, ApiError> {
-    let org = org.to_string();
-    let mut warnings = Vec::new();
-    // Lock every night these stays cover, then count what is held.
-    let nights: Vec<(String, NaiveDate)> = rooms
-        .iter()
-        .flat_map(|(t, s)| {
-            let id = t.id.clone();
-            StayDates {
-                arrival: s.arrival,
-                departure: s.departure,
-            }
-            .dates()
-            .map(move |d| (id.clone(), d))
-            .collect::<Vec<_>>()
-        })
-        .collect();
-    inventory::lock_room_nights(conn, &nights)?;
-    for (i, (t, stay)) in rooms.iter().enumerate() {
-        let cal = calendars(
-            conn,
-            &org,
-            std::slice::from_ref(t),
-            stay.arrival,
-            stay.departure,
-        )?;
-        let earlier_same_request = |date: NaiveDate| {
-            rooms[..i]
-                .iter()
-                .filter(|(o, s)| o.id == t.id && s.arrival <= date && date < s.departure)
-                .count() as i64
+    let raised: Vec<&SoldNight> = changes.iter().filter(|c| c.change > 0).collect();
+    let (Some(from), Some(last)) = (
+        raised.iter().map(|c| c.night).min(),
+        raised.iter().map(|c| c.night).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<String> = raised.iter().map(|c| c.room_type_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let overrides =
+        inventory::overrides_between(conn, org, &ids, from, last.succ_opt().unwrap_or(last))?;
+    let mut oversold: Vec<(&RoomType, NaiveDate)> = Vec::new();
+    for c in &raised {
+        let Some(t) = types.iter().find(|t| t.id == c.room_type_id) else {
+            continue;
         };
-        let full = cal
-            .first()
-            .map(|c| {
-                c.days
-                    .iter()
-                    .any(|d| d.available - earlier_same_request(d.date) <= 0)
-            })
-            .unwrap_or(true);
-        if full {
-            let guests_count = stay.adults + stay.children_ages.len() as i32;
-            let alts = alternatives(
-                conn,
-                &org,
-                types,
-                t,
-                stay.arrival,
-                stay.departure,
-                guests_count,
-            )?;
-            let message = format!("Room type {} is sold out (overbooking allowance included) for some of these nights.", t.code);
-            if enforce {
-                return Err(
-                    ApiError::conflict("no_availability", message).with_extension(
-                        "alternatives",
-                        serde_json::to_value(alts).unwrap_or_default(),
-                    ),
-                );
-            }
-            // A channel's booking is already sold: keep it, and say so.
-            warnings.push(Warning {
-                code: "overbooked".into(),
-                message,
-            });
+        if oversold.iter().any(|(o, _)| o.id == t.id) {
+            continue;
+        }
+        let night_overrides: Vec<(NaiveDate, Option<i64>, bool)> = overrides
+            .iter()
+            .filter(|o| o.room_type_id == t.id && o.date == c.night)
+            .map(|o| (o.date, o.rooms.map(i64::from), o.closed))
+            .collect();
+        let day = inventory_calendar(
+            c.night,
+            c.night + chrono::Duration::days(1),
+            i64::from(t.room_count),
+            i64::from(t.overbooking_percent),
+            &night_overrides,
+            &[(c.night, c.sold)],
+        );
+        if day.first().is_some_and(|d| d.oversold()) {
+            oversold.push((t, c.night));
         }
     }
-
-    Ok(warnings)
+    let message = |t: &RoomType| {
+        format!(
+            "Room type {} is sold out (overbooking allowance included) for some of these nights.",
+            t.code
+        )
+    };
+    match oversold.first() {
+        None => Ok(Vec::new()),
+        Some((t, night)) if enforce => {
+            // Alternatives are what others hold, without this change.
+            let undo: Vec<(String, NaiveDate, i64)> = changes
+                .iter()
+                .map(|c| (c.room_type_id.clone(), c.night, -c.change))
+                .collect();
+            inventory::add_sold_nights(conn, org, &undo)?;
+            let stay = stays
+                .iter()
+                .find(|s| s.room_type_id == t.id && s.arrival <= *night && *night < s.departure);
+            let alts = match stay {
+                Some(s) => alternatives(
+                    conn,
+                    org,
+                    types,
+                    t,
+                    s.arrival,
+                    s.departure,
+                    s.adults + s.children_ages.len() as i32,
+                )?,
+                None => Vec::new(),
+            };
+            Err(
+                ApiError::conflict("no_availability", message(t)).with_extension(
+                    "alternatives",
+                    serde_json::to_value(alts).unwrap_or_default(),
+                ),
+            )
+        }
+        // A channel's booking is already sold: keep it, and say so.
+        Some(_) => Ok(oversold
+            .iter()
+            .map(|(t, _)| Warning {
+                code: "overbooked".into(),
+                message: message(t),
+            })
+            .collect()),
+    }
 }
 
-/// Books a reservation inside the caller's transaction: validates the room
-/// stays, checks and holds inventory, resolves the guest.
 /// Where a booking comes from and how strictly it is checked.
 pub struct BookingSource {
     /// `phone`, `ota`… for direct bookings; the channel manager's code.
@@ -552,6 +569,9 @@ pub struct Warning {
     pub message: String,
 }
 
+/// Books a reservation inside the caller's transaction: validates the room
+/// stays, resolves the guest and writes the reservation; the returned
+/// booking holds its rooms once [`PendingBooking::hold`] runs.
 pub fn book(
     conn: &mut DbConnection,
     state: &AppState,
@@ -559,15 +579,19 @@ pub fn book(
     req: CreateReservationRequest,
     source: &BookingSource,
     now: DateTime<Utc>,
-) -> Result<(Reservation, Vec<Warning>), ApiError> {
+) -> Result<PendingBooking, ApiError> {
     let org = actor.principal.org_id.clone();
     let property_id = uuid::Uuid::parse_str(&req.property_id)
         .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?
         .to_string();
     let property = match &source.property {
         Some(p) if p.id == property_id && p.org_id == org => p.clone(),
-        _ => load_property(conn, &org, &property_id)
-            .map_err(|_| ApiError::field("property_id", "unknown_property", "no such property"))?,
+        _ => state
+            .config_cache
+            .property(conn, &org, &property_id)?
+            .ok_or_else(|| {
+                ApiError::field("property_id", "unknown_property", "no such property")
+            })?,
     };
     let mut errors = Errors::new();
     if req.rooms.is_empty() || req.rooms.len() > 10 {
@@ -598,8 +622,8 @@ pub fn book(
             .flatten(),
         None => None,
     };
-    let types = inventory::room_types_of(conn, &org, &property_id)?;
-    let plans = inventory::rate_plans_of(conn, &org, &property_id)?;
+    let types = state.config_cache.room_types(conn, &org, &property_id)?;
+    let plans = state.config_cache.rate_plans(conn, &org, &property_id)?;
     let rooms = parse_room_stays(&req.rooms, &types, &plans, &mut errors);
     errors.finish()?;
 
@@ -616,11 +640,6 @@ pub fn book(
         &mut guest_warnings,
         now,
     )?;
-    // The nights are locked as late as possible: every booking of the same
-    // nights waits for this lock until commit, so the guest's matching and
-    // writes above happen outside it.
-    let mut warnings = hold_rooms(conn, &org, &types, &rooms, source.enforce_availability)?;
-    warnings.extend(guest_warnings);
     if let Some(granted) = newsletter {
         crm_storage::consents::insert(
             conn,
@@ -684,7 +703,49 @@ pub fn book(
         &reservation.id,
         &[],
     )?;
-    Ok((reservation, warnings))
+    Ok(PendingBooking {
+        reservation,
+        warnings: guest_warnings,
+        types,
+        enforce: source.enforce_availability,
+    })
+}
+
+/// A booking written but not yet counted against inventory. Counting locks
+/// the nights' counters until commit, and every booking of the same nights
+/// waits for them, so it comes last: [`PendingBooking::hold`] is the
+/// caller's final step before the transaction commits, after anything
+/// else it writes.
+#[must_use = "a booking holds no rooms until `hold` is called"]
+pub struct PendingBooking {
+    pub reservation: Reservation,
+    warnings: Vec<Warning>,
+    types: std::sync::Arc<Vec<RoomType>>,
+    enforce: bool,
+}
+
+impl PendingBooking {
+    /// Counts the nights as sold and checks them (a 409 when enforced and
+    /// full, else an `overbooked` warning).
+    pub fn hold(self, conn: &mut DbConnection) -> Result<(Reservation, Vec<Warning>), ApiError> {
+        let PendingBooking {
+            reservation,
+            mut warnings,
+            types,
+            enforce,
+        } = self;
+        let changes = reservations::count_sold(conn, &reservation)?;
+        let mut held = check_sold(
+            conn,
+            &reservation.org_id,
+            &types,
+            &reservation.rooms,
+            &changes,
+            enforce,
+        )?;
+        held.append(&mut warnings);
+        Ok((reservation, held))
+    }
 }
 
 /// Book rooms for a guest.
@@ -711,7 +772,7 @@ pub async fn create_reservation(
     body: ApiJson<CreateReservationRequest>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let shared = state.get_ref().clone();
     let request = body.0;
     let source = BookingSource {
@@ -722,7 +783,7 @@ pub async fn create_reservation(
         property: None,
     };
     let (r, _) = state
-        .write(move |conn| book(conn, &shared, &actor, request, &source, now))
+        .write(move |conn| book(conn, &shared, &actor, request, &source, now)?.hold(conn))
         .await?;
     Ok(response(StatusCode::CREATED, r))
 }
@@ -843,14 +904,16 @@ pub async fn update_reservation(
     errors.finish()?;
     let new_rooms = body.0.rooms;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
+    let shared = state.get_ref().clone();
     let r = state
         .write(move |conn| {
             let current = load(conn, &org, &id)?;
             let expected = if_match.check(current.version)?;
             let mut next = current.clone();
             let mut changed = Vec::new();
+            let mut types = None;
             if let Some(inputs) = new_rooms {
                 if current.status != ReservationStatus::Confirmed {
                     return Err(ApiError::conflict(
@@ -858,8 +921,13 @@ pub async fn update_reservation(
                         "Only confirmed reservations can change their rooms.",
                     ));
                 }
-                let types = inventory::room_types_of(conn, &org, &current.property_id)?;
-                let plans = inventory::rate_plans_of(conn, &org, &current.property_id)?;
+                let room_types =
+                    shared
+                        .config_cache
+                        .room_types(conn, &org, &current.property_id)?;
+                let plans = shared
+                    .config_cache
+                    .rate_plans(conn, &org, &current.property_id)?;
                 let mut errors = Errors::new();
                 if inputs.is_empty() || inputs.len() > 10 {
                     errors.push(FieldError::new(
@@ -868,19 +936,12 @@ pub async fn update_reservation(
                         "1 to 10 room stays",
                     ));
                 }
-                let rooms = parse_room_stays(&inputs, &types, &plans, &mut errors);
+                let rooms = parse_room_stays(&inputs, &room_types, &plans, &mut errors);
                 errors.finish()?;
-                // Release its own rooms so it does not compete with itself.
-                let mut released = current.clone();
-                released
-                    .rooms
-                    .iter_mut()
-                    .for_each(|r| r.holds_inventory = false);
-                reservations::update(conn, &released, expected)?;
-                hold_rooms(conn, &org, &types, &rooms, true)?;
                 next.rooms = rooms.into_iter().map(|(_, r)| r).collect();
                 next.total_amount = next.rooms.iter().map(|r| r.amount).sum();
                 changed.push("rooms");
+                types = Some(room_types);
             }
             if let Some(s) = special.filter(|s| *s != current.special_requests) {
                 next.special_requests = s;
@@ -895,7 +956,6 @@ pub async fn update_reservation(
             }
             next.version += 1;
             next.updated_at = now;
-            reservations::update(conn, &next, expected)?;
             reservations::insert_revision(
                 conn,
                 &org,
@@ -909,6 +969,12 @@ pub async fn update_reservation(
                 &next.id,
                 &changed,
             )?;
+            // Last: the rooms' counters stay locked until commit. Only the
+            // nights it adds are checked: the ones it keeps are its own.
+            let sold = reservations::update(conn, &next, expected)?;
+            if let Some(types) = types {
+                check_sold(conn, &org, &types, &next.rooms, &sold, true)?;
+            }
             Ok(next)
         })
         .await?;
@@ -997,7 +1063,7 @@ pub async fn cancel_reservation(
     let id = path_id(&path, "reservation_not_found", "reservation")?;
     let dry_run = q.dry_run;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let quote = state
         .write(move |conn| {
@@ -1034,7 +1100,7 @@ async fn change_status(
 ) -> ApiResult<Reservation> {
     let id = path_id(raw_id, "reservation_not_found", "reservation")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     state
         .write(move |conn| {
@@ -1353,6 +1419,7 @@ pub fn apply_cancellation(
 #[allow(clippy::too_many_arguments)]
 pub fn modify_from_channel(
     conn: &mut DbConnection,
+    state: &AppState,
     actor: &Actor,
     current: Reservation,
     inputs: Vec<RoomStayInput>,
@@ -1363,8 +1430,12 @@ pub fn modify_from_channel(
     now: DateTime<Utc>,
 ) -> Result<Vec<Warning>, ApiError> {
     let org = actor.principal.org_id.clone();
-    let types = inventory::room_types_of(conn, &org, &current.property_id)?;
-    let plans = inventory::rate_plans_of(conn, &org, &current.property_id)?;
+    let types = state
+        .config_cache
+        .room_types(conn, &org, &current.property_id)?;
+    let plans = state
+        .config_cache
+        .rate_plans(conn, &org, &current.property_id)?;
     let mut errors = Errors::new();
     if inputs.is_empty() || inputs.len() > 10 {
         errors.push(FieldError::new(
@@ -1385,13 +1456,6 @@ pub fn modify_from_channel(
             .flatten()
     });
     errors.finish()?;
-    let mut released = current.clone();
-    released
-        .rooms
-        .iter_mut()
-        .for_each(|s| s.holds_inventory = false);
-    reservations::update(conn, &released, current.version)?;
-    let warnings = hold_rooms(conn, &org, &types, &rooms, false)?;
     let mut next = current.clone();
     next.rooms = rooms.into_iter().map(|(_, s)| s).collect();
     next.total_amount = next.rooms.iter().map(|s| s.amount).sum();
@@ -1400,7 +1464,6 @@ pub fn modify_from_channel(
     next.channel_last_modified = Some(last_modified);
     next.version += 1;
     next.updated_at = now;
-    reservations::update(conn, &next, current.version)?;
     let mut changed = vec!["rooms"];
     if next.special_requests != current.special_requests {
         changed.push("special_requests");
@@ -1419,5 +1482,7 @@ pub fn modify_from_channel(
         &next.id,
         &changed,
     )?;
-    Ok(warnings)
+    // Last: the rooms' counters stay locked until commit.
+    let sold = reservations::update(conn, &next, current.version)?;
+    check_sold(conn, &org, &types, &next.rooms, &sold, false)
 }

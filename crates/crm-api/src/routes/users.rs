@@ -152,7 +152,7 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = user.clone();
     state
         .write(move |conn| {
@@ -261,7 +261,7 @@ pub async fn update_user(
     }
     errors.finish()?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let self_id = auth.id.clone();
     let user = state
@@ -318,7 +318,7 @@ async fn set_disabled(
         ));
     }
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let user = state
         .write(move |conn| {
@@ -411,7 +411,7 @@ pub async fn reset_password(
         .await?
         .map_err(ApiError::internal)?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let user = state
         .write(move |conn| {

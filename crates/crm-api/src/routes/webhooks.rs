@@ -146,7 +146,7 @@ pub async fn create_webhook(
         created_at: now,
         updated_at: now,
     };
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let stored = sub.clone();
     state
         .write(move |conn| {
@@ -161,6 +161,7 @@ pub async fn create_webhook(
             )
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     let mut dto = WebhookDto::from(sub);
     dto.secret = Some(secret);
     Ok(HttpResponse::Created()
@@ -231,7 +232,7 @@ pub async fn update_webhook(
     } = body.0;
     check(url.as_deref(), event_types.as_deref())?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let sub = state
         .write(move |conn| {
@@ -258,6 +259,7 @@ pub async fn update_webhook(
             Ok(next)
         })
         .await?;
+    state.config_cache.invalidate(&auth.org_id);
     Ok(HttpResponse::build(StatusCode::OK)
         .insert_header((header::ETAG, etag_for(sub.version)))
         .json(WebhookDto::from(sub)))
