@@ -4,8 +4,9 @@
 # phone prefix, search by name (pinyin). Prints requests/s, p50/p99 and the
 # server's peak RSS; on PostgreSQL also pgbench doing the same primary-key
 # lookup in the same run, and the ratio; then channel ingestion and loyalty
-# (see bench_ingest and bench_loyalty). BENCH_BACKENDS=postgresql and
-# BENCH_SKIP=wrk,ingest skip parts.
+# (see bench_ingest and bench_loyalty), and contract performance
+# (bench_contracts). BENCH_BACKENDS=postgresql and
+# BENCH_SKIP=wrk,ingest,contracts,loyalty skip parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,6 +83,64 @@ SQL
     | awk '/^tps/ {printf "%.0f", $3}')
   [ -n "$tps" ] || { cat "$WORK/pgbench-ingest.err"; tps=0; }
   echo "postgresql pgbench_reservation_insert tps=$tps"
+}
+
+# Contract performance on PostgreSQL: 200 active contracts and 1,000,000
+# room stays booked under them (80 % checked out, 15 % on the books, 5 %
+# cancelled, a tenth off-rate), seeded with SQL; then
+# GET /contracts/{id}/performance on random contracts with wrk at one
+# connection and at 16.
+bench_contracts() { # database-url
+  local url=$1
+  local prop=$(api /api/v1/properties | python3 -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["data"] if p["code"]=="MAIN"][0])')
+  post "/api/v1/properties/$prop/room-types" '{"code":"CTR","name":"Corporate King","room_count":500,"max_occupancy":2}' >/dev/null
+  post "/api/v1/properties/$prop/rate-plans" '{"code":"CORP","name":"Corporate","meal_plan":"breakfast","cancellation_policy":{"type":"non_refundable"}}' >/dev/null
+  local account=$(post /api/v1/accounts '{"kind":"corporate","legal_name":"基准测试科技有限公司"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  local template=$(post /api/v1/contract-templates '{"name":"Bench","clauses":[{"kind":"price_terms","title":"价格条款","body":"{{rates_table}}"}]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  post "/api/v1/contract-templates/$template/versions/1/publish" '{}' >/dev/null
+  local t0=$(date +%s)
+  psql -qAt "$url" -v ON_ERROR_STOP=1 -v org="$ORG" -v prop="$prop" -v account="$account" -v template="$template" >/dev/null <<'SQL'
+CREATE TEMP TABLE bench_contracts AS
+SELECT n, gen_random_uuid()::text AS id FROM generate_series(1, 200) AS n;
+INSERT INTO contracts (id, org_id, code, account_id, status, current_version, version, created_by, created_at, updated_at)
+SELECT id, :'org', 'BENCH-' || n, :'account', 'active', 1, 1, 'bench', now(), now() FROM bench_contracts;
+INSERT INTO contract_versions (id, org_id, contract_id, number, status, template_version_id, title, property_ids, valid_from, valid_to,
+  currency, rates, room_night_commitment, allotment_per_night, enforcement, pace_alert_percent, signed_at, created_by, created_at, updated_at)
+SELECT gen_random_uuid()::text, :'org', c.id, 1, 'signed',
+  (SELECT id FROM contract_template_versions WHERE template_id = :'template' AND number = 1),
+  'Bench ' || c.n, json_build_array(:'prop')::text, current_date - 300, current_date + 65, 'CNY',
+  json_build_array(json_build_object('property_id', :'prop', 'room_type_id', (SELECT id FROM room_types WHERE code = 'CTR'),
+    'rate_plan_id', NULL, 'price_per_night', 42800, 'seasons', json_build_array(), 'breakfast_included', true))::text,
+  12000, 20, 'reject', 80, now(), 'bench', now(), now()
+FROM bench_contracts c;
+CREATE TEMP TABLE bench_guests AS SELECT row_number() OVER () AS n, id FROM guests WHERE org_id = :'org' LIMIT 100000;
+INSERT INTO reservations (id, org_id, property_id, guest_id, channel, channel_code, confirmation_number, status, currency,
+  total_amount, version, created_by, created_at, updated_at, account_id, contract_id)
+SELECT gen_random_uuid()::text, :'org', :'prop', g.id, 'phone', 'bench', 'BC' || i,
+  CASE WHEN i % 20 = 0 THEN 'cancelled' WHEN i % 20 < 4 THEN 'confirmed' ELSE 'checked_out' END, 'CNY',
+  85600, 1, 'bench', now(), now(), :'account', c.id
+FROM generate_series(1, 1000000) AS gs (i)
+JOIN bench_contracts c ON c.n = 1 + i % 200
+JOIN bench_guests g ON g.n = 1 + i % (SELECT count(*) FROM bench_guests);
+INSERT INTO reservation_rooms (id, org_id, reservation_id, property_id, room_type_id, rate_plan_id, arrival, departure, adults,
+  children_ages, amount, cancellation_policy, holds_inventory, negotiated_amount)
+SELECT gen_random_uuid()::text, r.org_id, r.id, r.property_id, (SELECT id FROM room_types WHERE code = 'CTR'),
+  (SELECT id FROM rate_plans WHERE code = 'CORP'),
+  current_date - 300 + (substr(r.confirmation_number, 3)::int * 7) % 364,
+  current_date - 298 + (substr(r.confirmation_number, 3)::int * 7) % 364, 1, '[]',
+  CASE WHEN substr(r.confirmation_number, 3)::int % 10 = 0 THEN 80000 ELSE 85600 END,
+  '{"type":"non_refundable"}', false, 85600
+FROM reservations r WHERE r.channel_code = 'bench';
+SQL
+  psql -qAt "$url" -c "VACUUM ANALYZE reservations" -c "VACUUM ANALYZE reservation_rooms" -c "VACUUM ANALYZE contracts" -c "VACUUM ANALYZE contract_versions" >/dev/null
+  local stays=$(psql -qAt "$url" -c "SELECT count(*) FROM reservation_rooms rr JOIN reservations r ON r.id = rr.reservation_id WHERE r.contract_id IS NOT NULL")
+  echo "postgresql contracts seeded contracts=200 room_stays=$stays in $(( $(date +%s) - t0 ))s"
+  psql -qAt "$url" -c "SELECT id FROM contracts WHERE code LIKE 'BENCH-%'" > "$WORK/contracts"
+  local sample=$(head -1 "$WORK/contracts")
+  api "/api/v1/contracts/$sample/performance" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("   sample: produced %d on_the_books %d off_rate %d cancellations %d months %d" % (d["produced_room_nights"], d["on_the_books_room_nights"], d["off_rate_room_nights"], d["cancellations"], len(d["months"])))'
+  BENCH_VALUES="$WORK/contracts" BENCH_PREFIX="/api/v1/contracts/" BENCH_SUFFIX="/performance" BENCH_TOKEN="$TOKEN" \
+    wrk -t1 -c1 -d"$DURATION" -s bench/random_path.lua "http://127.0.0.1:$PORT" | grep '^RESULT' | sed 's/^RESULT/postgresql contract_performance c=1/'
+  run_wrk "postgresql contract_performance c=$CONNECTIONS" "$WORK/contracts" "/api/v1/contracts/" "/performance"
 }
 
 # Loyalty on PostgreSQL: balance and statement of a member with 10,000
@@ -187,6 +246,7 @@ SQL
   fi
   if [ "$name" = postgresql ]; then
     skipped ingest || bench_ingest "$url"
+    skipped contracts || bench_contracts "$url"
     skipped loyalty || bench_loyalty "$url"
   fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=

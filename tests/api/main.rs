@@ -5,6 +5,7 @@
 mod api_quality;
 mod auth;
 mod channels;
+mod contracts;
 mod guests;
 mod identity_and_privacy;
 mod loyalty;

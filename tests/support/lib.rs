@@ -94,6 +94,7 @@ pub fn test_settings(database_url: String) -> Settings {
         workers: Some(2),
         auth_cache_ms: 1000,
         config_cache_ms: 1000,
+        pdf_font: None,
         webhook_poll_ms: 50,
         webhook_retry_base_ms: 100,
         // Tests run jobs themselves, for the day they choose.

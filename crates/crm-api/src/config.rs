@@ -25,6 +25,9 @@ pub struct Settings {
     /// How long configuration (properties, room types, rate plans,
     /// client grants) is reused without a query.
     pub config_cache_ms: u64,
+    /// A TrueType font with Chinese glyphs for contract PDFs; by default
+    /// the first of the usual system paths that exists.
+    pub pdf_font: Option<String>,
     /// How often the webhook worker looks for due deliveries.
     pub webhook_poll_ms: u64,
     /// First retry delay of a failed delivery; doubles each attempt.
@@ -124,6 +127,7 @@ impl Settings {
             workers: var("HOTEL_CRM_WORKERS").and_then(|w| w.parse().ok()),
             auth_cache_ms: parse_num("HOTEL_CRM_AUTH_CACHE_MS", 1000)?,
             config_cache_ms: parse_num("HOTEL_CRM_CONFIG_CACHE_MS", 1000)?,
+            pdf_font: var("HOTEL_CRM_PDF_FONT"),
             webhook_poll_ms: parse_num("HOTEL_CRM_WEBHOOK_POLL_MS", 1000)?,
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,

@@ -20,16 +20,29 @@ pub enum Job {
     PointsExpiry,
     /// Recomputes every balance from the ledger and the lots.
     LoyaltyAudit,
+    /// Activates signed contracts whose validity has begun, expires
+    /// active ones past their last day.
+    ContractLifecycle,
+    /// Raises contract alerts: expiry, pace, rate violations, allotment.
+    ContractAlerts,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::LoyaltyReview, Job::PointsExpiry, Job::LoyaltyAudit];
+    pub const ALL: [Job; 5] = [
+        Job::LoyaltyReview,
+        Job::PointsExpiry,
+        Job::LoyaltyAudit,
+        Job::ContractLifecycle,
+        Job::ContractAlerts,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::LoyaltyReview => "loyalty-review",
             Job::PointsExpiry => "points-expiry",
             Job::LoyaltyAudit => "loyalty-audit",
+            Job::ContractLifecycle => "contract-lifecycle",
+            Job::ContractAlerts => "contract-alerts",
         }
     }
 
@@ -121,6 +134,39 @@ pub fn run(
                 report.processed += checked as u64;
                 report.discrepancies.extend(wrong);
             }
+            Job::ContractLifecycle => {
+                use crm_domain::contract::ContractStatus;
+                let open = db.read(|conn| {
+                    crm_storage::contracts::contracts_in(
+                        conn,
+                        &org.id,
+                        &[ContractStatus::Signed, ContractStatus::Active],
+                    )
+                })?;
+                let actor = Actor::system(&org.id, job.name());
+                for c in open {
+                    report.processed += 1;
+                    // Each contract on its own: another node may move it
+                    // meanwhile, and its version check then refuses.
+                    let moved = write_transaction(db, |conn| {
+                        crate::routes::contracts::apply_due(
+                            conn, &actor, &org.id, &c.id, today, now,
+                        )
+                    });
+                    match moved {
+                        Ok(Some(_)) => report.changed += 1,
+                        Ok(None) => {}
+                        Err(e) if e.code == "version_conflict" => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Job::ContractAlerts => {
+                let actor = Actor::system(&org.id, job.name());
+                let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
+                report.processed += 1;
+                report.changed += raised.len() as i64;
+            }
         }
     }
     Ok(report)
@@ -131,7 +177,12 @@ pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
-            for job in [Job::LoyaltyReview, Job::PointsExpiry] {
+            for job in [
+                Job::LoyaltyReview,
+                Job::PointsExpiry,
+                Job::ContractLifecycle,
+                Job::ContractAlerts,
+            ] {
                 let db = state.db.clone();
                 let now = state.clock.now();
                 let outcome =

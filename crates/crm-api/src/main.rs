@@ -322,6 +322,14 @@ fn run_job(
                 return Err("the ledger and the balances disagree".into());
             }
         }
+        Job::ContractLifecycle => println!(
+            "contract-lifecycle: {} open contracts checked, {} activated or expired in {secs:.1}s",
+            report.processed, report.changed
+        ),
+        Job::ContractAlerts => println!(
+            "contract-alerts: {} organisations scanned, {} alerts raised in {secs:.1}s",
+            report.processed, report.changed
+        ),
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ use utoipa_actix_web::AppExt;
         (name = "webhooks", description = "Event subscriptions, signed deliveries and their log."),
         (name = "stays", description = "Stay history and guest statistics (入住记录)."),
         (name = "loyalty", description = "Loyalty programme, tiers, rewards, membership and the points ledger (会员, 积分)."),
+        (name = "accounts", description = "Corporate clients, travel agencies, OTAs and long-stay guests (协议客户) and the guests who book for them."),
+        (name = "contracts", description = "Contract templates, contracts, e-signature, amendments, performance and alerts (合同管理)."),
     )
 )]
 struct ApiDoc;

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The event types a subscription may ask for (`*` for all).
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 13] = [
     "reservation.created",
     "reservation.modified",
     "reservation.cancelled",
@@ -23,6 +23,9 @@ pub const EVENT_TYPES: [&str; 10] = [
     "points.posted",
     "points.redeemed",
     "tier.changed",
+    "contract.signed",
+    "contract.status_changed",
+    "contract.alert",
 ];
 
 /// Attempts before a delivery is given up.
@@ -43,6 +46,12 @@ pub fn event_for(action: &str) -> Option<&'static str> {
         "points.posted" | "points.redemption_cancelled" => "points.posted",
         "points.redeemed" => "points.redeemed",
         "tier.changed" => "tier.changed",
+        // Both parties signed: the first version, or an amendment.
+        "contract.signed" | "contract.amended" => "contract.signed",
+        "contract.activated" | "contract.expired" | "contract.terminated" => {
+            "contract.status_changed"
+        }
+        "contract.alert_raised" => "contract.alert",
         _ => return None,
     })
 }

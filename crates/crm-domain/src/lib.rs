@@ -8,6 +8,8 @@
 pub mod channel;
 pub mod clock;
 pub mod consent;
+pub mod contract;
+pub mod contract_document;
 pub mod error;
 pub mod guest;
 pub mod id;

@@ -184,6 +184,42 @@ impl Database {
     }
 }
 
+/// `INSERT … ON CONFLICT (target) DO UPDATE SET … RETURNING …` of `rows`,
+/// the counters' upsert. MultiConnection can express neither ON CONFLICT
+/// nor RETURNING, so this is the one place that goes to the inner
+/// connection for them: one statement for all rows on PostgreSQL, one per
+/// row on SQLite (where a statement is a function call, not a round trip,
+/// and diesel has no batch upsert). Evaluates to a
+/// `QueryResult<Vec<returned row>>` in the order of `rows` on SQLite, in
+/// PostgreSQL's order there: callers match rows by key.
+macro_rules! upsert_returning {
+    ($conn:expr, $table:expr, $rows:expr, $target:expr, $set:expr, $returning:expr) => {{
+        use diesel::prelude::*;
+        match $conn {
+            $crate::db::DbConnection::Postgresql(pg) => diesel::insert_into($table)
+                .values($rows)
+                .on_conflict($target)
+                .do_update()
+                .set($set)
+                .returning($returning)
+                .get_results(pg),
+            $crate::db::DbConnection::Sqlite(sqlite) => $rows
+                .iter()
+                .map(|row| {
+                    diesel::insert_into($table)
+                        .values(row)
+                        .on_conflict($target)
+                        .do_update()
+                        .set($set)
+                        .returning($returning)
+                        .get_result(sqlite)
+                })
+                .collect::<Result<Vec<_>, _>>(),
+        }
+    }};
+}
+pub(crate) use upsert_returning;
+
 #[cfg(unix)]
 fn restrict_to_owner(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;

@@ -365,8 +365,8 @@ pub struct SoldNight {
 /// order and never wait on each other in a cycle. On SQLite writers
 /// already queue one at a time (see [`crate::Database::write`]).
 ///
-/// MultiConnection cannot express ON CONFLICT or RETURNING, so this goes
-/// to the inner connection: on PostgreSQL one upsert for all nights.
+/// On PostgreSQL it is one upsert for all nights (see
+/// [`crate::db::upsert_returning`]).
 pub fn add_sold_nights(
     conn: &mut DbConnection,
     org_id: &str,
@@ -399,29 +399,8 @@ pub fn add_sold_nights(
         room_nights_sold::night,
         room_nights_sold::sold,
     );
-    let after: Vec<(String, NaiveDate, i32)> = match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(room_nights_sold::table)
-            .values(&rows)
-            .on_conflict(target)
-            .do_update()
-            .set(add)
-            .returning(returned)
-            .get_results(pg)?,
-        // Diesel has no batch upsert for SQLite; a statement there is a
-        // function call, not a round trip.
-        DbConnection::Sqlite(sqlite) => rows
-            .iter()
-            .map(|row| {
-                diesel::insert_into(room_nights_sold::table)
-                    .values(row)
-                    .on_conflict(target)
-                    .do_update()
-                    .set(add)
-                    .returning(returned)
-                    .get_result(sqlite)
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let after: Vec<(String, NaiveDate, i32)> =
+        crate::db::upsert_returning!(conn, room_nights_sold::table, &rows, target, add, returned)?;
     deltas
         .iter()
         .map(|(t, night, change)| {

@@ -12,9 +12,11 @@ mod time;
 pub mod api_clients {
     pub use crate::clients::*;
 }
+pub mod accounts;
 pub mod audit;
 mod clients;
 pub mod consents;
+pub mod contracts;
 pub mod guests;
 pub mod idempotency;
 pub mod identity_documents;

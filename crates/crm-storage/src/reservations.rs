@@ -2,6 +2,7 @@
 //! produces with the guest statistics they feed.
 
 use crate::codec::{enum_from_db, enum_to_db};
+use crate::contracts::ContractNight;
 use crate::db::DbConnection;
 use crate::error::{StorageError, StorageResult};
 use crate::inventory::SoldNight;
@@ -39,6 +40,8 @@ struct ReservationRow {
     created_by: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    account_id: Option<String>,
+    contract_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -57,6 +60,7 @@ struct RoomRow {
     amount: i64,
     cancellation_policy: String,
     holds_inventory: bool,
+    negotiated_amount: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +77,9 @@ pub struct RoomStay {
     /// The rate plan's policy when booked.
     pub cancellation_policy: CancellationPolicy,
     pub holds_inventory: bool,
+    /// What the reservation's contract prices the stay at (协议价), if it
+    /// quotes one; `amount` differing from it is off-rate.
+    pub negotiated_amount: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +108,10 @@ pub struct Reservation {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The corporate or agency account it is booked for.
+    pub account_id: Option<String>,
+    /// The contract whose code it quoted.
+    pub contract_id: Option<String>,
     pub rooms: Vec<RoomStay>,
 }
 
@@ -127,6 +138,8 @@ fn row_of(r: &Reservation) -> StorageResult<ReservationRow> {
         created_by: r.created_by.clone(),
         created_at: to_db(r.created_at),
         updated_at: to_db(r.updated_at),
+        account_id: r.account_id.clone(),
+        contract_id: r.contract_id.clone(),
     })
 }
 
@@ -145,6 +158,7 @@ fn from_rows(r: ReservationRow, rooms: Vec<RoomRow>) -> StorageResult<Reservatio
                 adults: x.adults,
                 amount: x.amount,
                 holds_inventory: x.holds_inventory,
+                negotiated_amount: x.negotiated_amount,
             })
         })
         .collect::<StorageResult<Vec<_>>>()?;
@@ -170,6 +184,8 @@ fn from_rows(r: ReservationRow, rooms: Vec<RoomRow>) -> StorageResult<Reservatio
         created_by: r.created_by,
         created_at: from_db(r.created_at),
         updated_at: from_db(r.updated_at),
+        account_id: r.account_id,
+        contract_id: r.contract_id,
         rooms,
     })
 }
@@ -184,11 +200,45 @@ pub fn insert(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
     insert_rooms(conn, r)
 }
 
+/// The counters a write moved, with their new values: rooms sold per room
+/// type and night, and rooms booked per night under the reservation's
+/// contract (its allotment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MovedCounters {
+    pub sold: Vec<SoldNight>,
+    pub contract: Vec<ContractNight>,
+}
+
 /// Counts the nights of a new reservation's inventory-holding stays as
-/// sold, in the caller's transaction; see [`crate::inventory::add_sold_nights`].
-pub fn count_sold(conn: &mut DbConnection, r: &Reservation) -> StorageResult<Vec<SoldNight>> {
+/// sold (and against its contract), in the caller's transaction; see
+/// [`crate::inventory::add_sold_nights`].
+pub fn count_sold(conn: &mut DbConnection, r: &Reservation) -> StorageResult<MovedCounters> {
     let after = holding(&r.rooms);
-    crate::inventory::add_sold_nights(conn, &r.org_id, &room_night_deltas(&[], &after))
+    move_counters(conn, r, &room_night_deltas(&[], &after))
+}
+
+fn move_counters(
+    conn: &mut DbConnection,
+    r: &Reservation,
+    deltas: &[(String, NaiveDate, i64)],
+) -> StorageResult<MovedCounters> {
+    let sold = crate::inventory::add_sold_nights(conn, &r.org_id, deltas)?;
+    let contract = match &r.contract_id {
+        Some(contract_id) => {
+            crate::contracts::add_contract_nights(conn, &r.org_id, contract_id, &nights_of(deltas))?
+        }
+        None => Vec::new(),
+    };
+    Ok(MovedCounters { sold, contract })
+}
+
+/// Room-night changes summed over room types, per night, in night order.
+fn nights_of(deltas: &[(String, NaiveDate, i64)]) -> Vec<(NaiveDate, i64)> {
+    let mut per_night: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    for (_, night, n) in deltas {
+        *per_night.entry(*night).or_default() += n;
+    }
+    per_night.into_iter().filter(|(_, n)| *n != 0).collect()
 }
 
 /// The (room type, arrival, departure) of the stays that hold inventory.
@@ -217,6 +267,7 @@ fn insert_rooms(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
                 amount: room.amount,
                 cancellation_policy: serde_json::to_string(&room.cancellation_policy)?,
                 holds_inventory: room.holds_inventory,
+                negotiated_amount: room.negotiated_amount,
             })
             .execute(conn)?;
     }
@@ -299,7 +350,7 @@ pub fn update(
     conn: &mut DbConnection,
     r: &Reservation,
     expected_version: i32,
-) -> StorageResult<Vec<SoldNight>> {
+) -> StorageResult<MovedCounters> {
     let row = row_of(r)?;
     let n = diesel::update(
         reservations::table
@@ -342,7 +393,7 @@ pub fn update(
     .execute(conn)?;
     insert_rooms(conn, r)?;
     // Last: the counters stay locked until commit.
-    crate::inventory::add_sold_nights(conn, &r.org_id, &deltas)
+    move_counters(conn, r, &deltas)
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -243,6 +243,8 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        account_id -> Nullable<Text>,
+        contract_id -> Nullable<Text>,
     }
 }
 
@@ -261,6 +263,7 @@ diesel::table! {
         amount -> BigInt,
         cancellation_policy -> Text,
         holds_inventory -> Bool,
+        negotiated_amount -> Nullable<BigInt>,
     }
 }
 
@@ -518,11 +521,179 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        legal_name -> Text,
+        tax_id -> Nullable<Text>,
+        address -> Nullable<Text>,
+        contacts -> Text,
+        account_manager_id -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_guests (account_id, guest_id) {
+        org_id -> Text,
+        account_id -> Text,
+        guest_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_templates (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_template_versions (id) {
+        id -> Text,
+        org_id -> Text,
+        template_id -> Text,
+        number -> Integer,
+        status -> Text,
+        clauses -> Text,
+        published_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        account_id -> Text,
+        status -> Text,
+        current_version -> Integer,
+        terminated_reason -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_versions (id) {
+        id -> Text,
+        org_id -> Text,
+        contract_id -> Text,
+        number -> Integer,
+        status -> Text,
+        template_version_id -> Text,
+        title -> Text,
+        property_ids -> Text,
+        valid_from -> Date,
+        valid_to -> Date,
+        currency -> Text,
+        rates -> Text,
+        room_night_commitment -> Integer,
+        allotment_per_night -> Nullable<Integer>,
+        enforcement -> Text,
+        payment_terms -> Nullable<Text>,
+        cancellation_terms -> Nullable<Text>,
+        breach_penalty -> Nullable<Text>,
+        pace_alert_percent -> Integer,
+        amendment_reason -> Nullable<Text>,
+        submitted_at -> Nullable<Timestamp>,
+        signed_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_signatures (id) {
+        id -> Text,
+        org_id -> Text,
+        contract_id -> Text,
+        version_number -> Integer,
+        party -> Text,
+        signer_name -> Text,
+        signer_title -> Nullable<Text>,
+        signed_at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        consent_text -> Text,
+        document_sha256 -> Text,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    contract_documents (id) {
+        id -> Text,
+        org_id -> Text,
+        contract_id -> Text,
+        version_number -> Integer,
+        document_sha256 -> Text,
+        pdf_sha256 -> Text,
+        pdf -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_nights (org_id, contract_id, night) {
+        org_id -> Text,
+        contract_id -> Text,
+        night -> Date,
+        rooms -> Integer,
+    }
+}
+
+diesel::table! {
+    contract_alerts (id) {
+        id -> Text,
+        org_id -> Text,
+        contract_id -> Text,
+        kind -> Text,
+        period_key -> Text,
+        message -> Text,
+        details -> Text,
+        status -> Text,
+        raised_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
+diesel::joinable!(reservation_rooms -> reservations (reservation_id));
+diesel::joinable!(contract_versions -> contracts (contract_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    account_guests,
+    contract_templates,
+    contract_template_versions,
+    contracts,
+    contract_versions,
+    contract_signatures,
+    contract_documents,
+    contract_nights,
+    contract_alerts,
     room_nights_sold,
     loyalty_programs,
     loyalty_tiers,

@@ -75,6 +75,11 @@ pub struct ChannelReservationPush {
     pub special_requests: Option<String>,
     #[serde(default)]
     pub guest_comments: Option<String>,
+    /// A corporate or agency contract code the booking quotes; for a
+    /// channel's booking, contract problems (validity, allotment) are
+    /// warnings, since the room is already sold.
+    #[serde(default)]
+    pub contract_code: Option<String>,
     /// Accepted so channels can send it, never stored: card data is removed
     /// before anything is written.
     #[serde(default)]
@@ -288,6 +293,8 @@ pub fn ingest(
                     rooms,
                     special_requests: push.special_requests,
                     guest_comments: push.guest_comments,
+                    contract_code: push.contract_code,
+                    account_id: None,
                 };
                 let source = BookingSource {
                     channel_code: channel_code.to_string(),

@@ -1,8 +1,12 @@
+pub mod accounts;
 pub mod audit_events;
 pub mod auth;
 pub mod channels;
 pub mod clients;
 pub mod consents;
+pub mod contract_alerts;
+pub mod contract_templates;
+pub mod contracts;
 pub mod guests;
 pub mod health;
 pub mod identity_documents;

@@ -12,6 +12,7 @@ use crate::routes::{or_not_found, path_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::contract::stay_price;
 use crm_domain::guest::GuestDraft;
 use crm_domain::identity::DocumentNumber;
 use crm_domain::reservation::{
@@ -20,6 +21,7 @@ use crm_domain::reservation::{
 };
 use crm_domain::values::{bounded_text, CountryCode};
 use crm_domain::{Errors, FieldError};
+use crm_storage::contracts::Terms;
 use crm_storage::guests::{self, Guest};
 use crm_storage::identity_documents::{self, IdentityDocument};
 use crm_storage::inventory::{self, RatePlan, RoomType, SoldNight};
@@ -69,7 +71,11 @@ pub struct RoomStayInput {
     #[serde(default)]
     pub children_ages: Vec<u8>,
     /// Price of the room stay in minor units of the property's currency.
-    pub amount: i64,
+    /// May be omitted when the reservation quotes a contract whose
+    /// negotiated rate prices the stay; a different amount is kept and
+    /// counted as off-rate.
+    #[serde(default)]
+    pub amount: Option<i64>,
     /// The channel's own policy for this stay (OTA `CancelPenalties`);
     /// by default the rate plan's.
     #[serde(default)]
@@ -99,6 +105,14 @@ pub struct CreateReservationRequest {
     pub special_requests: Option<String>,
     #[serde(default)]
     pub guest_comments: Option<String>,
+    /// The code of an active contract (协议): its negotiated rates price
+    /// the stays, and its validity and allotment apply.
+    #[serde(default)]
+    pub contract_code: Option<String>,
+    /// The corporate or agency account it is booked for (the contract's
+    /// own account when a contract code is given).
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,6 +128,9 @@ pub struct RoomStayDto {
     pub adults: i32,
     pub children_ages: Vec<u8>,
     pub amount: Money,
+    /// What the reservation's contract prices the stay at; `amount`
+    /// differing from it is off-rate.
+    pub negotiated_amount: Option<Money>,
     /// The policy in force when booked.
     pub cancellation_policy: CancellationPolicy,
 }
@@ -145,6 +162,13 @@ pub struct ReservationDto {
     pub total: Money,
     pub cancellation_fee: Option<Money>,
     pub compensation: Option<String>,
+    pub account_id: Option<String>,
+    pub contract_id: Option<String>,
+    /// On creation only: what was let through but should be known (a
+    /// contract's allotment exceeded, nights outside its validity, where
+    /// the contract only warns).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     pub version: i32,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -171,6 +195,7 @@ impl From<Reservation> for ReservationDto {
                     adults: s.adults,
                     children_ages: s.children_ages.clone(),
                     amount: money(s.amount),
+                    negotiated_amount: s.negotiated_amount.map(money),
                     cancellation_policy: s.cancellation_policy,
                 })
                 .collect(),
@@ -186,6 +211,9 @@ impl From<Reservation> for ReservationDto {
             special_requests: r.special_requests,
             guest_comments: r.guest_comments,
             compensation: r.compensation,
+            account_id: r.account_id,
+            contract_id: r.contract_id,
+            warnings: Vec::new(),
             version: r.version,
             created_by: r.created_by,
             created_at: r.created_at,
@@ -365,11 +393,13 @@ fn resolve_guest(
 }
 
 /// Validates room stay inputs against the property's room types and rate
-/// plans, collecting errors.
+/// plans, collecting errors; with a contract, prices each stay at its
+/// negotiated rate.
 fn parse_room_stays(
     inputs: &[RoomStayInput],
     types: &[RoomType],
     plans: &[RatePlan],
+    contract: Option<&Terms>,
     errors: &mut Errors,
 ) -> Vec<(RoomType, RoomStay)> {
     let mut rooms: Vec<(RoomType, RoomStay)> = Vec::new();
@@ -423,14 +453,38 @@ fn parse_room_stays(
                 ));
             }
         }
-        if !(0..=10_000_000_000).contains(&r.amount) {
-            errors.push(FieldError::new(
+        let negotiated = match (contract, &dates, &room_type, plan) {
+            (Some(terms), Some(d), Some(t), Some(p)) => stay_price(
+                &terms.rates,
+                &t.property_id,
+                &t.id,
+                &p.id,
+                d.arrival,
+                d.departure,
+            ),
+            _ => None,
+        };
+        let amount = r.amount.or(negotiated);
+        match amount {
+            Some(a) if !(0..=10_000_000_000).contains(&a) => errors.push(FieldError::new(
                 at("amount"),
                 "out_of_range",
                 "0 to 100,000,000.00 in minor units",
-            ));
+            )),
+            None if dates.is_some() && room_type.is_some() && plan.is_some() => {
+                errors.push(FieldError::new(
+                    at("amount"),
+                    "required",
+                    if contract.is_some() {
+                        "the contract has no negotiated rate for this stay: give the amount"
+                    } else {
+                        "the price of the stay in minor units"
+                    },
+                ))
+            }
+            _ => {}
         }
-        if let (Some(d), Some(t), Some(p)) = (dates, room_type, plan) {
+        if let (Some(d), Some(t), Some(p), Some(amount)) = (dates, room_type, plan, amount) {
             rooms.push((
                 t.clone(),
                 RoomStay {
@@ -441,9 +495,10 @@ fn parse_room_stays(
                     departure: d.departure,
                     adults: r.adults,
                     children_ages: r.children_ages.clone(),
-                    amount: r.amount,
+                    amount,
                     cancellation_policy: r.cancellation_policy.unwrap_or(p.cancellation_policy),
                     holds_inventory: true,
+                    negotiated_amount: negotiated,
                 },
             ));
         }
@@ -624,8 +679,34 @@ pub fn book(
     };
     let types = state.config_cache.room_types(conn, &org, &property_id)?;
     let plans = state.config_cache.rate_plans(conn, &org, &property_id)?;
-    let rooms = parse_room_stays(&req.rooms, &types, &plans, &mut errors);
+    let contract = match &req.contract_code {
+        Some(code) => Some(crate::contracts::for_booking(
+            conn,
+            &org,
+            code,
+            &property_id,
+        )?),
+        None => None,
+    };
+    let rooms = parse_room_stays(
+        &req.rooms,
+        &types,
+        &plans,
+        contract.as_ref().map(|c| &c.terms),
+        &mut errors,
+    );
     errors.finish()?;
+    let account_id = booking_account(conn, &org, req.account_id, contract.as_ref())?;
+    let enforce_contract = contract
+        .as_ref()
+        .is_some_and(|c| crate::contracts::enforced(&c.terms, source.enforce_availability));
+    let mut contract_warnings = match &contract {
+        Some(c) => {
+            let stays: Vec<RoomStay> = rooms.iter().map(|(_, s)| s.clone()).collect();
+            crate::contracts::check_validity(&c.terms, &stays, enforce_contract)?
+        }
+        None => Vec::new(),
+    };
 
     let region = CountryCode::parse(&property.country).ok();
     let newsletter = req.guest.newsletter;
@@ -683,6 +764,8 @@ pub fn book(
         created_by: actor.principal.id.clone(),
         created_at: now,
         updated_at: now,
+        account_id,
+        contract_id: contract.as_ref().map(|c| c.contract.id.clone()),
         rooms: rooms.into_iter().map(|(_, s)| s).collect(),
     };
     reservations::insert(conn, &reservation).map_err(|e| match e {
@@ -703,12 +786,48 @@ pub fn book(
         &reservation.id,
         &[],
     )?;
+    contract_warnings.extend(guest_warnings);
     Ok(PendingBooking {
         reservation,
-        warnings: guest_warnings,
+        warnings: contract_warnings,
         types,
         enforce: source.enforce_availability,
+        contract: contract.map(|c| c.terms),
+        enforce_contract,
     })
+}
+
+/// The account a booking is for: the one given (which must exist), or
+/// the quoted contract's; both given, they must agree.
+fn booking_account(
+    conn: &mut DbConnection,
+    org: &str,
+    given: Option<String>,
+    contract: Option<&crate::contracts::AppliedContract>,
+) -> Result<Option<String>, ApiError> {
+    let unknown = || ApiError::field("account_id", "unknown_account", "no such account");
+    let given = match given {
+        Some(raw) => {
+            let id = uuid::Uuid::parse_str(&raw)
+                .map_err(|_| unknown())?
+                .to_string();
+            crm_storage::accounts::find(conn, org, &id).map_err(|e| match e {
+                StorageError::NotFound => unknown(),
+                other => other.into(),
+            })?;
+            Some(id)
+        }
+        None => None,
+    };
+    match (given, contract) {
+        (Some(a), Some(c)) if a != c.contract.account_id => Err(ApiError::field(
+            "account_id",
+            "account_mismatch",
+            "the contract belongs to another account",
+        )),
+        (_, Some(c)) => Ok(Some(c.contract.account_id.clone())),
+        (given, None) => Ok(given),
+    }
 }
 
 /// A booking written but not yet counted against inventory. Counting locks
@@ -722,6 +841,9 @@ pub struct PendingBooking {
     warnings: Vec<Warning>,
     types: std::sync::Arc<Vec<RoomType>>,
     enforce: bool,
+    /// The terms of the contract it quotes, for the allotment check.
+    contract: Option<Terms>,
+    enforce_contract: bool,
 }
 
 impl PendingBooking {
@@ -733,16 +855,25 @@ impl PendingBooking {
             mut warnings,
             types,
             enforce,
+            contract,
+            enforce_contract,
         } = self;
-        let changes = reservations::count_sold(conn, &reservation)?;
+        let moved = reservations::count_sold(conn, &reservation)?;
         let mut held = check_sold(
             conn,
             &reservation.org_id,
             &types,
             &reservation.rooms,
-            &changes,
+            &moved.sold,
             enforce,
         )?;
+        if let Some(terms) = &contract {
+            held.extend(crate::contracts::check_allotment(
+                terms,
+                &moved.contract,
+                enforce_contract,
+            )?);
+        }
         held.append(&mut warnings);
         Ok((reservation, held))
     }
@@ -782,10 +913,15 @@ pub async fn create_reservation(
         enforce_availability: true,
         property: None,
     };
-    let (r, _) = state
+    let (r, warnings) = state
         .write(move |conn| book(conn, &shared, &actor, request, &source, now)?.hold(conn))
         .await?;
-    Ok(response(StatusCode::CREATED, r))
+    let mut dto = ReservationDto::from(r);
+    dto.warnings = warnings;
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag_for(dto.version)))
+        .insert_header((header::LOCATION, format!("/api/v1/reservations/{}", dto.id)))
+        .json(dto))
 }
 
 fn load(conn: &mut DbConnection, org: &str, id: &str) -> Result<Reservation, ApiError> {
@@ -936,12 +1072,17 @@ pub async fn update_reservation(
                         "1 to 10 room stays",
                     ));
                 }
-                let rooms = parse_room_stays(&inputs, &room_types, &plans, &mut errors);
+                let terms = match &current.contract_id {
+                    Some(c) => Some(crate::contracts::terms_in_force(conn, &org, c)?),
+                    None => None,
+                };
+                let rooms =
+                    parse_room_stays(&inputs, &room_types, &plans, terms.as_ref(), &mut errors);
                 errors.finish()?;
                 next.rooms = rooms.into_iter().map(|(_, r)| r).collect();
                 next.total_amount = next.rooms.iter().map(|r| r.amount).sum();
                 changed.push("rooms");
-                types = Some(room_types);
+                types = Some((room_types, terms));
             }
             if let Some(s) = special.filter(|s| *s != current.special_requests) {
                 next.special_requests = s;
@@ -971,9 +1112,14 @@ pub async fn update_reservation(
             )?;
             // Last: the rooms' counters stay locked until commit. Only the
             // nights it adds are checked: the ones it keeps are its own.
-            let sold = reservations::update(conn, &next, expected)?;
-            if let Some(types) = types {
-                check_sold(conn, &org, &types, &next.rooms, &sold, true)?;
+            let moved = reservations::update(conn, &next, expected)?;
+            if let Some((types, terms)) = types {
+                check_sold(conn, &org, &types, &next.rooms, &moved.sold, true)?;
+                if let Some(terms) = terms {
+                    let enforce = crate::contracts::enforced(&terms, true);
+                    crate::contracts::check_validity(&terms, &next.rooms, enforce)?;
+                    crate::contracts::check_allotment(&terms, &moved.contract, enforce)?;
+                }
             }
             Ok(next)
         })
@@ -1100,7 +1246,7 @@ async fn change_status(
 ) -> ApiResult<Reservation> {
     let id = path_id(raw_id, "reservation_not_found", "reservation")?;
     let now = state.clock.now();
-    let actor = Actor::new(&auth.principal, &request_id, &state);
+    let actor = Actor::new(&auth.principal, &request_id, state);
     let org = auth.org_id.clone();
     state
         .write(move |conn| {
@@ -1444,7 +1590,11 @@ pub fn modify_from_channel(
             "1 to 10 room stays",
         ));
     }
-    let rooms = parse_room_stays(&inputs, &types, &plans, &mut errors);
+    let terms = match &current.contract_id {
+        Some(c) => Some(crate::contracts::terms_in_force(conn, &org, c)?),
+        None => None,
+    };
+    let rooms = parse_room_stays(&inputs, &types, &plans, terms.as_ref(), &mut errors);
     let special_requests = special_requests.and_then(|t| {
         errors
             .check("special_requests", bounded_text(&t, 2000))
@@ -1483,6 +1633,19 @@ pub fn modify_from_channel(
         &changed,
     )?;
     // Last: the rooms' counters stay locked until commit.
-    let sold = reservations::update(conn, &next, current.version)?;
-    check_sold(conn, &org, &types, &next.rooms, &sold, false)
+    let moved = reservations::update(conn, &next, current.version)?;
+    let mut warnings = check_sold(conn, &org, &types, &next.rooms, &moved.sold, false)?;
+    if let Some(terms) = terms {
+        warnings.extend(crate::contracts::check_validity(
+            &terms,
+            &next.rooms,
+            false,
+        )?);
+        warnings.extend(crate::contracts::check_allotment(
+            &terms,
+            &moved.contract,
+            false,
+        )?);
+    }
+    Ok(warnings)
 }

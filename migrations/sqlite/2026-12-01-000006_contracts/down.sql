@@ -1,0 +1,14 @@
+DROP INDEX reservations_contract;
+ALTER TABLE reservation_rooms DROP COLUMN negotiated_amount;
+ALTER TABLE reservations DROP COLUMN contract_id;
+ALTER TABLE reservations DROP COLUMN account_id;
+DROP TABLE contract_alerts;
+DROP TABLE contract_nights;
+DROP TABLE contract_documents;
+DROP TABLE contract_signatures;
+DROP TABLE contract_versions;
+DROP TABLE contracts;
+DROP TABLE contract_template_versions;
+DROP TABLE contract_templates;
+DROP TABLE account_guests;
+DROP TABLE accounts;
