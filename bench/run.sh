@@ -117,19 +117,19 @@ CREATE TEMP TABLE bench_guests AS SELECT row_number() OVER () AS n, id FROM gues
 INSERT INTO reservations (id, org_id, property_id, guest_id, channel, channel_code, confirmation_number, status, currency,
   total_amount, version, created_by, created_at, updated_at, account_id, contract_id)
 SELECT gen_random_uuid()::text, :'org', :'prop', g.id, 'phone', 'bench', 'BC' || i,
-  CASE WHEN i % 20 = 0 THEN 'cancelled' WHEN i % 20 < 4 THEN 'confirmed' ELSE 'checked_out' END, 'CNY',
+  CASE WHEN (i / 200) % 20 = 0 THEN 'cancelled' WHEN (i / 200) % 20 < 4 THEN 'confirmed' ELSE 'checked_out' END, 'CNY',
   85600, 1, 'bench', now(), now(), :'account', c.id
 FROM generate_series(1, 1000000) AS gs (i)
 JOIN bench_contracts c ON c.n = 1 + i % 200
 JOIN bench_guests g ON g.n = 1 + i % (SELECT count(*) FROM bench_guests);
 INSERT INTO reservation_rooms (id, org_id, reservation_id, property_id, room_type_id, rate_plan_id, arrival, departure, adults,
-  children_ages, amount, cancellation_policy, holds_inventory, negotiated_amount)
+  children_ages, amount, cancellation_policy, holds_inventory, negotiated_amount, contract_id)
 SELECT gen_random_uuid()::text, r.org_id, r.id, r.property_id, (SELECT id FROM room_types WHERE code = 'CTR'),
   (SELECT id FROM rate_plans WHERE code = 'CORP'),
   current_date - 300 + (substr(r.confirmation_number, 3)::int * 7) % 364,
   current_date - 298 + (substr(r.confirmation_number, 3)::int * 7) % 364, 1, '[]',
-  CASE WHEN substr(r.confirmation_number, 3)::int % 10 = 0 THEN 80000 ELSE 85600 END,
-  '{"type":"non_refundable"}', false, 85600
+  CASE WHEN (substr(r.confirmation_number, 3)::int / 200) % 10 = 1 THEN 80000 ELSE 85600 END,
+  '{"type":"non_refundable"}', false, 85600, r.contract_id
 FROM reservations r WHERE r.channel_code = 'bench';
 SQL
   psql -qAt "$url" -c "VACUUM ANALYZE reservations" -c "VACUUM ANALYZE reservation_rooms" -c "VACUUM ANALYZE contracts" -c "VACUUM ANALYZE contract_versions" >/dev/null

@@ -1002,3 +1002,51 @@ async fn accounts_link_guests_and_other_organisations_see_nothing() {
         rival_booking.body
     );
 }
+
+#[tokio::test]
+async fn both_parties_signing_at_once_sign_the_contract_exactly_once() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let today = shanghai_today();
+    let c = app
+        .post(
+            "/api/v1/contracts",
+            &app.admin_token,
+            contract_body(&s, "RACE-1", today, today + Duration::days(30), json!({})),
+        )
+        .await;
+    let id = c.assert_status(201)["id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/contracts/{id}");
+    app.post(&format!("{base}/submit"), &app.admin_token, json!({}))
+        .await
+        .assert_status(200);
+    let path = format!("{base}/sign");
+    let (a, b) = tokio::join!(
+        app.post(&path, &app.admin_token, sign("hotel", "陈经理")),
+        app.post(&path, &app.admin_token, sign("counterparty", "李明")),
+    );
+    for (res, party, name) in [(a, "hotel", "陈经理"), (b, "counterparty", "李明")] {
+        match res.status.as_u16() {
+            200 => {}
+            409 => {
+                assert_eq!(res.body["code"], "concurrent_signature", "{}", res.body);
+                app.post(&path, &app.admin_token, sign(party, name))
+                    .await
+                    .assert_status(200);
+            }
+            other => panic!("{other}: {}", res.body),
+        }
+    }
+    let c = app.get(&base, &app.admin_token).await;
+    assert_eq!(c.assert_status(200)["status"], "signed", "{}", c.body);
+    assert_eq!(c.body["terms"]["signatures"].as_array().unwrap().len(), 2);
+    let archived: i64 = app
+        .db
+        .read(|conn| {
+            Ok(crm_storage::schema::contract_documents::table
+                .count()
+                .get_result(conn)?)
+        })
+        .unwrap();
+    assert_eq!(archived, 1);
+}

@@ -61,6 +61,8 @@ struct RoomRow {
     cancellation_policy: String,
     holds_inventory: bool,
     negotiated_amount: Option<i64>,
+    /// The reservation's, repeated for contract performance.
+    contract_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +270,7 @@ fn insert_rooms(conn: &mut DbConnection, r: &Reservation) -> StorageResult<()> {
                 cancellation_policy: serde_json::to_string(&room.cancellation_policy)?,
                 holds_inventory: room.holds_inventory,
                 negotiated_amount: room.negotiated_amount,
+                contract_id: r.contract_id.clone(),
             })
             .execute(conn)?;
     }

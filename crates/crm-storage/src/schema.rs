@@ -264,6 +264,7 @@ diesel::table! {
         cancellation_policy -> Text,
         holds_inventory -> Bool,
         negotiated_amount -> Nullable<BigInt>,
+        contract_id -> Nullable<Text>,
     }
 }
 
@@ -680,7 +681,6 @@ diesel::table! {
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
-diesel::joinable!(reservation_rooms -> reservations (reservation_id));
 diesel::joinable!(contract_versions -> contracts (contract_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

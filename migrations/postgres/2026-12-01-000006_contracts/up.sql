@@ -178,10 +178,20 @@ CREATE INDEX contract_alerts_org ON contract_alerts (org_id, id);
 
 ALTER TABLE reservations ADD COLUMN account_id TEXT REFERENCES accounts (id);
 ALTER TABLE reservations ADD COLUMN contract_id TEXT REFERENCES contracts (id);
-CREATE INDEX reservations_contract ON reservations (org_id, contract_id);
 -- What the contract's negotiated rate prices the room stay at, when the
 -- reservation quotes a contract: `amount` differing from it is off-rate.
 ALTER TABLE reservation_rooms ADD COLUMN negotiated_amount BIGINT;
+-- The reservation's contract again, so a contract's performance reads two
+-- index ranges instead of visiting each reservation's rooms.
+ALTER TABLE reservation_rooms ADD COLUMN contract_id TEXT;
+-- Covering indexes for contract performance: every column it reads, so
+-- it is an index-only scan of one range each, not thousands of heap
+-- pages. Partial: bookings without a contract pay nothing for them.
+CREATE INDEX reservations_contract ON reservations (org_id, contract_id, id, status)
+    WHERE contract_id IS NOT NULL;
+CREATE INDEX reservation_rooms_contract
+    ON reservation_rooms (org_id, contract_id, reservation_id, arrival, departure, amount, negotiated_amount)
+    WHERE contract_id IS NOT NULL;
 
 -- Signatures and archived documents are evidence: the database refuses to
 -- change or delete them, whatever the application does.

@@ -1,4 +1,6 @@
+DROP INDEX reservation_rooms_contract;
 DROP INDEX reservations_contract;
+ALTER TABLE reservation_rooms DROP COLUMN contract_id;
 ALTER TABLE reservation_rooms DROP COLUMN negotiated_amount;
 ALTER TABLE reservations DROP COLUMN contract_id;
 ALTER TABLE reservations DROP COLUMN account_id;

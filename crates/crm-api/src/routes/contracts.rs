@@ -1359,7 +1359,32 @@ pub async fn sign_contract(
                     &hash,
                     pdf_font.as_deref(),
                     now,
-                )?;
+                )
+                .map_err(|e| {
+                    if e.status == StatusCode::PRECONDITION_FAILED {
+                        ApiError::conflict(
+                            "concurrent_signature",
+                            "Another signature was recorded at the same moment; sign again.",
+                        )
+                    } else {
+                        e
+                    }
+                })?;
+            } else {
+                // Every signature moves the contract's version: two parties
+                // signing at the same moment cannot both miss the other's
+                // signature (the second waits for the first's row lock,
+                // finds the version moved and is asked to sign again).
+                let mut c = l.contract.clone();
+                c.version += 1;
+                c.updated_at = now;
+                store::update_contract(conn, &c, l.contract.version).map_err(|e| match e {
+                    StorageError::VersionConflict => ApiError::conflict(
+                        "concurrent_signature",
+                        "Another signature was recorded at the same moment; sign again.",
+                    ),
+                    other => other.into(),
+                })?;
             }
             load(conn, &org, &id)
         })
