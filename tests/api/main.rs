@@ -2,6 +2,7 @@
 //! database and talks HTTP to it. Run against SQLite by default and against
 //! PostgreSQL when TEST_DATABASE_URL is set (`make test` does both).
 
+mod analytics;
 mod api_quality;
 mod auth;
 mod channels;

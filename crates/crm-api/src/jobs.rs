@@ -25,15 +25,21 @@ pub enum Job {
     ContractLifecycle,
     /// Raises contract alerts: expiry, pace, rate violations, allotment.
     ContractAlerts,
+    /// Recomputes the insights of guests changed since the last run.
+    GuestInsights,
+    /// Recomputes every guest's insights (recency moves with the calendar).
+    GuestInsightsFull,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 7] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
         Job::ContractLifecycle,
         Job::ContractAlerts,
+        Job::GuestInsights,
+        Job::GuestInsightsFull,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +49,8 @@ impl Job {
             Job::LoyaltyAudit => "loyalty-audit",
             Job::ContractLifecycle => "contract-lifecycle",
             Job::ContractAlerts => "contract-alerts",
+            Job::GuestInsights => "guest-insights",
+            Job::GuestInsightsFull => "guest-insights-full",
         }
     }
 
@@ -161,6 +169,10 @@ pub fn run(
                     }
                 }
             }
+            Job::GuestInsights | Job::GuestInsightsFull => {
+                let full = job == Job::GuestInsightsFull;
+                report.processed += crate::insights::run(db, &org.id, full, today, now)? as u64;
+            }
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -175,13 +187,24 @@ pub fn run(
 /// Runs the review and the expiry every `interval`, on the blocking pool.
 pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
     tokio::spawn(async move {
+        // Insights are refreshed for changed guests every round, and for
+        // everyone once a day (recency and churn move with the calendar).
+        let mut last_full: Option<chrono::NaiveDate> = None;
         loop {
             tokio::time::sleep(interval).await;
+            let today = state.clock.now().date_naive();
+            let insights = if last_full == Some(today) {
+                Job::GuestInsights
+            } else {
+                last_full = Some(today);
+                Job::GuestInsightsFull
+            };
             for job in [
                 Job::LoyaltyReview,
                 Job::PointsExpiry,
                 Job::ContractLifecycle,
                 Job::ContractAlerts,
+                insights,
             ] {
                 let db = state.db.clone();
                 let now = state.clock.now();

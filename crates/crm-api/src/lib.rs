@@ -10,6 +10,7 @@ pub mod contracts;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod insights;
 pub mod jobs;
 pub mod loyalty;
 pub mod openapi;

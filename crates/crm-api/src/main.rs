@@ -83,7 +83,8 @@ enum Command {
 enum JobAction {
     /// Run one job over every organisation and print what it did.
     Run {
-        /// loyalty-review, points-expiry or loyalty-audit
+        /// loyalty-review, points-expiry, loyalty-audit, contract-lifecycle,
+        /// contract-alerts, guest-insights or guest-insights-full
         job: String,
         /// The day to run it for (default: today, UTC).
         #[arg(long)]
@@ -325,6 +326,11 @@ fn run_job(
         Job::ContractLifecycle => println!(
             "contract-lifecycle: {} open contracts checked, {} activated or expired in {secs:.1}s",
             report.processed, report.changed
+        ),
+        Job::GuestInsights | Job::GuestInsightsFull => println!(
+            "{}: {} guests recomputed in {secs:.1}s",
+            job.name(),
+            report.processed
         ),
         Job::ContractAlerts => println!(
             "contract-alerts: {} organisations scanned, {} alerts raised in {secs:.1}s",

@@ -41,6 +41,8 @@ use utoipa_actix_web::AppExt;
         (name = "stays", description = "Stay history and guest statistics (入住记录)."),
         (name = "loyalty", description = "Loyalty programme, tiers, rewards, membership and the points ledger (会员, 积分)."),
         (name = "accounts", description = "Corporate clients, travel agencies, OTAs and long-stay guests (协议客户) and the guests who book for them."),
+        (name = "segments", description = "Segments, guest insights (RFM, value class, travel purpose, churn risk) and their settings (客户细分)."),
+        (name = "reports", description = "Reports as JSON, CSV or XLSX, and the dashboard (客户分析)."),
         (name = "contracts", description = "Contract templates, contracts, e-signature, amendments, performance and alerts (合同管理)."),
     )
 )]

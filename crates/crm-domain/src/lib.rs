@@ -5,6 +5,7 @@
 //! `PhoneE164`, `CountryCode`, …) are built by parsing, so the layers above
 //! never carry unchecked strings.
 
+pub mod analytics;
 pub mod channel;
 pub mod clock;
 pub mod consent;
@@ -19,6 +20,7 @@ pub mod property;
 pub mod reservation;
 pub mod role;
 pub mod search;
+pub mod segment;
 pub mod values;
 
 pub use error::{DomainError, Errors, FieldError};

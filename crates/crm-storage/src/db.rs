@@ -9,6 +9,13 @@ use diesel::r2d2::R2D2Connection;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+diesel::define_sql_function! {
+    /// `ym(date)` → `YYYY-MM`, for reports that group by month: a SQL
+    /// function on PostgreSQL (migration 000007), registered on each SQLite
+    /// connection below.
+    fn ym(d: diesel::sql_types::Date) -> diesel::sql_types::Text;
+}
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgresql(diesel::PgConnection),
@@ -76,6 +83,12 @@ impl r2d2::ManageConnection for Manager {
             }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
+                // PostgreSQL has `ym(date)` from a migration; SQLite's
+                // functions live on the connection.
+                ym_utils::register_impl(&mut conn, |d: chrono::NaiveDate| {
+                    d.format("%Y-%m").to_string()
+                })
+                .map_err(StorageError::from)?;
                 // Per connection: SQLite forgets these on every open.
                 conn.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
@@ -183,6 +196,30 @@ impl Database {
         conn.ping().map_err(StorageError::from)
     }
 }
+
+/// One multi-row `INSERT` of `rows` (a slice of insertable rows). The
+/// MultiConnection cannot batch inserts; both inner connections can, and
+/// take the same rows. Evaluates to a `QueryResult<usize>`; an empty slice
+/// writes nothing.
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::prelude::*;
+        let rows = $rows;
+        if rows.is_empty() {
+            Ok(0)
+        } else {
+            match $conn {
+                $crate::db::DbConnection::Postgresql(pg) => {
+                    diesel::insert_into($table).values(rows).execute(pg)
+                }
+                $crate::db::DbConnection::Sqlite(sqlite) => {
+                    diesel::insert_into($table).values(rows).execute(sqlite)
+                }
+            }
+        }
+    }};
+}
+pub(crate) use insert_many;
 
 /// `INSERT … ON CONFLICT (target) DO UPDATE SET … RETURNING …` of `rows`,
 /// the counters' upsert. MultiConnection can express neither ON CONFLICT

@@ -244,34 +244,9 @@ fn write_index_rows(conn: &mut DbConnection, g: &Guest, replace: bool) -> Storag
     } else {
         Vec::new()
     };
-    // One multi-row INSERT each. MultiConnection cannot batch inserts, so
-    // this goes to the inner connection; both backends take the same rows.
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            if !tags.is_empty() {
-                diesel::insert_into(guest_tags::table)
-                    .values(&tags)
-                    .execute(pg)?;
-            }
-            if !terms.is_empty() {
-                diesel::insert_into(guest_search_terms::table)
-                    .values(&terms)
-                    .execute(pg)?;
-            }
-        }
-        DbConnection::Sqlite(sqlite) => {
-            if !tags.is_empty() {
-                diesel::insert_into(guest_tags::table)
-                    .values(&tags)
-                    .execute(sqlite)?;
-            }
-            if !terms.is_empty() {
-                diesel::insert_into(guest_search_terms::table)
-                    .values(&terms)
-                    .execute(sqlite)?;
-            }
-        }
-    }
+    // One multi-row INSERT each.
+    crate::db::insert_many!(&mut *conn, guest_tags::table, &tags[..])?;
+    crate::db::insert_many!(&mut *conn, guest_search_terms::table, &terms[..])?;
     Ok(())
 }
 
@@ -444,4 +419,51 @@ pub fn find_matching(
         .optional()?
         .map(Guest::try_from)
         .transpose()
+}
+
+/// The organisation's guests with these ids (any order; unknown ids are
+/// left out).
+pub fn find_many(
+    conn: &mut DbConnection,
+    org_id: &str,
+    ids: &[String],
+) -> StorageResult<Vec<Guest>> {
+    guests::table
+        .filter(guests::org_id.eq(org_id))
+        .filter(guests::id.eq_any(ids))
+        .select(GuestRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Guest::try_from)
+        .collect()
+}
+
+/// A page of the organisation's guest ids after `after` (for jobs that
+/// walk every guest).
+pub fn ids_after(
+    conn: &mut DbConnection,
+    org_id: &str,
+    after: &str,
+    limit: i64,
+) -> StorageResult<Vec<String>> {
+    Ok(guests::table
+        .filter(guests::org_id.eq(org_id))
+        .filter(guests::id.gt(after))
+        .order(guests::id.asc())
+        .select(guests::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Guests changed since `since` (profile, tags, blacklist, erasure).
+pub fn changed_since(
+    conn: &mut DbConnection,
+    org_id: &str,
+    since: NaiveDateTime,
+) -> StorageResult<Vec<String>> {
+    Ok(guests::table
+        .filter(guests::org_id.eq(org_id))
+        .filter(guests::updated_at.gt(since))
+        .select(guests::id)
+        .load(conn)?)
 }

@@ -20,12 +20,15 @@ pub mod contracts;
 pub mod guests;
 pub mod idempotency;
 pub mod identity_documents;
+pub mod insights;
 pub mod inventory;
 pub mod loyalty;
 pub mod organizations;
 pub mod properties;
 pub mod refresh_tokens;
+pub mod reports;
 pub mod reservations;
+pub mod segments;
 pub mod users;
 pub mod webhooks;
 

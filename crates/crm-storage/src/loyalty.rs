@@ -876,16 +876,7 @@ fn insert_lot_uses(conn: &mut DbConnection, rows: &[LotUseRow]) -> StorageResult
     if rows.is_empty() {
         return Ok(());
     }
-    // One multi-row INSERT; MultiConnection cannot batch, the inner
-    // connections can.
-    match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(points_lot_uses::table)
-            .values(rows)
-            .execute(pg)?,
-        DbConnection::Sqlite(sqlite) => diesel::insert_into(points_lot_uses::table)
-            .values(rows)
-            .execute(sqlite)?,
-    };
+    crate::db::insert_many!(conn, points_lot_uses::table, rows)?;
     Ok(())
 }
 

@@ -678,12 +678,98 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    analytics_settings (org_id) {
+        org_id -> Text,
+        currency -> Text,
+        settings -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guest_insights (guest_id) {
+        guest_id -> Text,
+        org_id -> Text,
+        gender -> Nullable<Text>,
+        nationality -> Nullable<Text>,
+        language -> Nullable<Text>,
+        city -> Nullable<Text>,
+        birthday -> Nullable<Date>,
+        birthday_month -> Nullable<Integer>,
+        resident -> Bool,
+        blacklisted -> Bool,
+        created_on -> Date,
+        consents -> Text,
+        channels -> Text,
+        properties -> Text,
+        tier_code -> Nullable<Text>,
+        tier_rank -> Nullable<Integer>,
+        points_balance -> BigInt,
+        stays -> Integer,
+        nights -> Integer,
+        spend -> BigInt,
+        average_rate -> Nullable<BigInt>,
+        first_stay_on -> Nullable<Date>,
+        last_stay_on -> Nullable<Date>,
+        first_stay_month -> Nullable<Text>,
+        usual_interval_days -> Nullable<Integer>,
+        stays_last_12_months -> Integer,
+        stays_previous_12_months -> Integer,
+        main_channel -> Nullable<Text>,
+        acquisition_channel -> Nullable<Text>,
+        profiled -> Bool,
+        rfm_recency -> Nullable<Integer>,
+        rfm_frequency -> Nullable<Integer>,
+        rfm_monetary -> Nullable<Integer>,
+        value_class -> Nullable<Text>,
+        rfm_reasons -> Nullable<Text>,
+        travel_purpose -> Nullable<Text>,
+        purpose_reasons -> Nullable<Text>,
+        churn_score -> Nullable<Integer>,
+        churn_grade -> Nullable<Text>,
+        churn_reasons -> Nullable<Text>,
+        spend_band -> Text,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segments (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        rule -> Text,
+        member_count -> Nullable<Integer>,
+        refreshed_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segment_members (segment_id, guest_id) {
+        org_id -> Text,
+        segment_id -> Text,
+        guest_id -> Text,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
 diesel::joinable!(contract_versions -> contracts (contract_id));
+diesel::joinable!(stays -> guest_insights (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    analytics_settings,
+    guest_insights,
+    segments,
+    segment_members,
     accounts,
     account_guests,
     contract_templates,

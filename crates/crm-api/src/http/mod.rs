@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod json;
 pub mod pagination;
 pub mod request_log;
+pub mod table;
 
 pub use etag::{etag_for, IfMatch};
 pub use json::{apply_merge_patch, merge_patch, parse_json, ApiJson};
