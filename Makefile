@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run build test test-sqlite test-postgres lint openapi bench clean-data
+.PHONY: run build test test-sqlite test-postgres lint openapi bench demo clean-data
 
 run:
 	cargo run --bin hotel-crm -- serve
@@ -40,6 +40,10 @@ openapi:
 
 bench:
 	bash bench/run.sh
+
+# Demo data in the database `make run` uses (DEMO_GUESTS, DEMO_SEED).
+demo:
+	cargo run --release --bin hotel-crm -- seed-demo --guests $${DEMO_GUESTS:-20000} --seed $${DEMO_SEED:-42}
 
 clean-data:
 	rm -rf data

@@ -5,8 +5,9 @@
 # server's peak RSS; on PostgreSQL also pgbench doing the same primary-key
 # lookup in the same run, and the ratio; then channel ingestion and loyalty
 # (see bench_ingest and bench_loyalty), and contract performance
-# (bench_contracts). BENCH_BACKENDS=postgresql and
-# BENCH_SKIP=wrk,ingest,contracts,loyalty skip parts.
+# (bench_contracts), and analytics on demo data (bench_analytics).
+# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics
+# skip parts; DEMO_GUESTS sizes the analytics data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -252,6 +253,77 @@ SQL
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 }
 
+# Analytics on PostgreSQL: seed-demo with DEMO_GUESTS guests (1,000,000 by
+# default; about 2.6 stays each) into a database of its own, then a
+# five-condition segment preview and every report through the API, each
+# against the same SQL written by hand and run with psql (median of 5).
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+time_api() { # method path [body] -> seconds
+  for _ in 1 2 3 4 5; do
+    if [ "$1" = POST ]; then
+      curl -fsS -o /dev/null -w '%{time_total}\n' -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' "http://127.0.0.1:$PORT$2" -d "$3"
+    else
+      curl -fsS -o /dev/null -w '%{time_total}\n' -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$2"
+    fi
+  done | median
+}
+time_psql() { # url sql -> seconds: five runs in one psql session, timed by
+  # psql's \timing (the server's answer, without psql's start-up)
+  local f=$(mktemp)
+  { echo '\timing on'; for _ in 1 2 3 4 5; do echo "$2"; done; } > "$f"
+  psql -qAt "$1" -f "$f" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | python3 -c '
+import sys, statistics
+t = [float(x) for x in sys.stdin.read().split()]
+per = len(t) // 5
+runs = [sum(t[i * per:(i + 1) * per]) / 1000 for i in range(5)]
+print("%.4f" % statistics.median(runs))'
+  rm -f "$f"
+}
+bench_analytics() {
+  local url="${PG_ADMIN_URL%/*}/hotel_crm_analytics"
+  local guests="${DEMO_GUESTS:-1000000}"
+  psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_analytics WITH (FORCE)" -c "CREATE DATABASE hotel_crm_analytics" >/dev/null 2>&1
+  echo "== postgresql: seed-demo --guests $guests"
+  local t0=$(date +%s.%N)
+  DATABASE_URL=$url "$BIN" seed-demo --guests "$guests" --seed 42 --batch 5000 | tail -1 | sed 's/^/   /'
+  local t1=$(date +%s.%N)
+  psql -qAt "$url" -c "VACUUM ANALYZE" >/dev/null
+  local stays=$(psql -qAt "$url" -c "SELECT count(*) FROM stays")
+  python3 -c "print('postgresql demo_seed guests=$guests stays=$stays seconds=%.1f guests_per_s=%.0f' % ($t1 - $t0, $guests / ($t1 - $t0)))"
+  DATABASE_URL=$url "$BIN" serve >"$WORK/server-analytics.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+  TOKEN=$(curl -fsS -H 'content-type: application/json' "http://127.0.0.1:$PORT/api/v1/auth/token" \
+    -d "{\"grant_type\":\"password\",\"email\":\"$HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL\",\"password\":\"$HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  local org=$(api /api/v1/me | python3 -c 'import json,sys; print(json.load(sys.stdin)["organization"]["id"])')
+  local rule='{"rule": {"all": [
+    {"field": "nationality", "op": "in", "value": ["CN", "JP"]},
+    {"any": [{"field": "stays", "op": "gte", "value": 3}, {"field": "tag", "op": "eq", "value": "vip"}]},
+    {"field": "last_stay_days_ago", "op": "lte", "value": 365},
+    {"not": {"field": "blacklisted", "op": "eq", "value": true}},
+    {"field": "consent", "op": "in", "value": ["marketing_email", "marketing_sms"]}]}}'
+  local count=$(post /api/v1/segments/preview "$rule" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
+  local where="org_id = '$org' AND nationality IN ('CN', 'JP') AND (stays >= 3 OR guest_id IN (SELECT guest_id FROM guest_tags WHERE org_id = '$org' AND tag = 'vip')) AND last_stay_on >= current_date - 365 AND NOT blacklisted AND (consents LIKE '%|marketing_email|%' OR consents LIKE '%|marketing_sms|%')"
+  local hand_count=$(psql -qAt "$url" -c "SELECT count(*) FROM guest_insights WHERE $where")
+  local api_s=$(time_api POST /api/v1/segments/preview "$rule")
+  local sql_s=$(time_psql "$url" "SELECT count(*) FROM guest_insights WHERE $where; SELECT guest_id FROM guest_insights WHERE $where ORDER BY guest_id LIMIT 20")
+  python3 -c "print('postgresql segment_preview_5_conditions members=$count (psql: $hand_count) api_s=%.3f psql_s=%.3f ratio=%.2f (targets: ratio <= 1.5, api < 2 s)' % ($api_s, $sql_s, $api_s / $sql_s))"
+  for r in guest-structure channel-mix spend-distribution repeat-stay-rate retention-cohorts lifetime-value churn-risk loyalty-liability dashboard; do
+    local s=$(time_api GET /api/v1/reports/$r)
+    echo "postgresql report $r seconds=$s (target < 3)"
+  done
+  local mix_api=$(time_api GET /api/v1/reports/channel-mix)
+  local mix_sql=$(time_psql "$url" "SELECT channel, count(*), sum(nights), sum(CASE WHEN currency = 'CNY' THEN total_revenue ELSE 0 END) FROM stays WHERE org_id = '$org' GROUP BY channel; SELECT channel, count(*), sum(CASE WHEN status IN ('cancelled', 'no_show', 'walked') THEN 1 ELSE 0 END) FROM reservations WHERE org_id = '$org' GROUP BY channel")
+  python3 -c "print('postgresql report channel-mix api_s=%.3f psql_s=%.3f ratio=%.2f' % ($mix_api, $mix_sql, $mix_api / $mix_sql))"
+  local churn_api=$(time_api GET /api/v1/reports/churn-risk)
+  local churn_sql=$(time_psql "$url" "SELECT churn_grade, count(*) FROM guest_insights WHERE org_id = '$org' GROUP BY churn_grade")
+  python3 -c "print('postgresql report churn-risk api_s=%.3f psql_s=%.3f ratio=%.2f' % ($churn_api, $churn_sql, $churn_api / $churn_sql))"
+  echo "postgresql analytics server_peak_rss_mb=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$SERVER_PID/status) (target < 300)"
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+  psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_analytics WITH (FORCE)" >/dev/null
+}
+
 BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 {
   if [[ " $BACKENDS " == *" sqlite "* ]]; then
@@ -261,6 +333,7 @@ BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
     psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" -c "CREATE DATABASE hotel_crm_bench" >/dev/null 2>&1
     bench_backend postgresql "$PG_URL"
     psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" >/dev/null
+    skipped analytics || bench_analytics
   fi
 } | tee "$WORK/results"
 [[ " $BACKENDS " == *" postgresql "* ]] || exit 0

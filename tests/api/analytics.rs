@@ -230,6 +230,34 @@ async fn insights_explain_value_purpose_and_churn() {
     app.get(&format!("/api/v1/guests/{}/insights", w.zhang), &rival)
         .await
         .assert_problem(404, "guest_not_found");
+    // Profiling is personal data: exported, and erased with the guest.
+    let export = app
+        .get(
+            &format!("/api/v1/guests/{}/export", w.zhang),
+            &app.admin_token,
+        )
+        .await;
+    let export = export.assert_status(200).clone();
+    assert_eq!(export["insights"]["value_class"], "vip");
+    assert!(export["insights"]["reasons"]["churn"].is_array());
+    app.post(
+        &format!("/api/v1/guests/{}/erase", w.anna),
+        &app.admin_token,
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    let gone = app
+        .db
+        .read(|conn| crm_storage::insights::find(conn, &app.org_id, &w.anna))
+        .unwrap();
+    assert!(gone.is_none(), "the erased guest's insights are gone");
+    run_insights(&app, true).await;
+    let still_gone = app
+        .db
+        .read(|conn| crm_storage::insights::find(conn, &app.org_id, &w.anna))
+        .unwrap();
+    assert!(still_gone.is_none(), "and are not computed again");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod api_quality;
 mod auth;
 mod channels;
 mod contracts;
+mod demo;
 mod guests;
 mod identity_and_privacy;
 mod loyalty;

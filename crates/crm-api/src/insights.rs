@@ -73,7 +73,7 @@ pub fn compute(inputs: &Inputs, settings: &AnalyticsSettings, today: NaiveDate) 
     }
 }
 
-fn row(g: &Guest, inputs: &Inputs, c: &Computed, now: DateTime<Utc>) -> InsightRow {
+pub fn row(g: &Guest, inputs: &Inputs, c: &Computed, now: DateTime<Utc>) -> InsightRow {
     let p = &g.profile;
     let f = &c.figures;
     let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);

@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_cache;
 pub mod contracts;
 pub mod crypto;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod insights;

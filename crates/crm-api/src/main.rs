@@ -70,6 +70,21 @@ enum Command {
         #[command(subcommand)]
         action: JobAction,
     },
+    /// A realistic data set: properties, guests, three years of
+    /// reservations and stays, loyalty members and points, insights.
+    SeedDemo {
+        /// The organisation (default: the first one).
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        guests: u64,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Guests per transaction.
+        #[arg(long, default_value_t = 2_000)]
+        batch: u64,
+    },
     /// Generate synthetic guests (benchmarks and demos).
     SeedGuests {
         #[arg(long)]
@@ -214,6 +229,54 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
             println!("client_secret (shown once) {secret}");
         }
         Command::SeedGuests { org, count } => seed_guests(&db, &org, count, now)?,
+        Command::SeedDemo {
+            org,
+            guests,
+            seed,
+            batch,
+        } => {
+            // On an empty database, the same first organisation and admin
+            // as the server's first start.
+            crm_api::bootstrap::ensure_first_organization(&db, &settings, now)
+                .map_err(|e| e.to_string())?;
+            let org = match org {
+                Some(o) => o,
+                None => db
+                    .read(organizations::list_all)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .next()
+                    .map(|o| o.id)
+                    .ok_or("no organisation: start the server once, or create-org")?,
+            };
+            let opts = crm_api::demo::DemoOptions {
+                org_id: org,
+                guests,
+                seed,
+                today: now.date_naive(),
+                now,
+                batch: batch.clamp(1, 100_000),
+            };
+            let bar = indicatif::ProgressBar::new(guests);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} guests ({per_sec}, eta {eta})",
+                )
+                .map_err(|e| e.to_string())?,
+            );
+            let started = std::time::Instant::now();
+            let report = crm_api::demo::seed(&db, &opts, |done| bar.set_position(done))
+                .map_err(|e| e.to_string())?;
+            bar.finish();
+            println!(
+                "seed-demo: {} guests, {} reservations, {} stays, {} rows in {:.1}s",
+                report.guests,
+                report.reservations,
+                report.stays,
+                report.rows,
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Jobs {
             action: JobAction::Run { job, date },
         } => run_job(&db, &job, date.unwrap_or(now.date_naive()), now)?,

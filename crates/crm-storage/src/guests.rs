@@ -467,3 +467,64 @@ pub fn changed_since(
         .select(guests::id)
         .load(conn)?)
 }
+
+/// The rows `insert` would write for a new guest (profile, tags, search
+/// terms), for bulk loading with `crate::bulk`.
+pub fn bulk_rows(
+    g: &Guest,
+) -> StorageResult<(
+    crate::bulk::GuestRow,
+    Vec<crate::bulk::TagRow>,
+    Vec<crate::bulk::TermRow>,
+)> {
+    let r = to_row(g)?;
+    let tags = g
+        .profile
+        .tags
+        .iter()
+        .map(|t| crate::bulk::TagRow {
+            org_id: g.org_id.clone(),
+            guest_id: g.id.clone(),
+            tag: t.clone(),
+        })
+        .collect();
+    let terms = search::terms_for(&g.profile)
+        .into_iter()
+        .map(|term| crate::bulk::TermRow {
+            org_id: g.org_id.clone(),
+            guest_id: g.id.clone(),
+            term,
+        })
+        .collect();
+    let row = crate::bulk::GuestRow {
+        id: r.id,
+        org_id: r.org_id,
+        family_name: r.family_name,
+        given_name: r.given_name,
+        family_name_latin: r.family_name_latin,
+        given_name_latin: r.given_name_latin,
+        gender: r.gender,
+        birthday: r.birthday,
+        nationality: r.nationality,
+        language: r.language,
+        phones: r.phones,
+        emails: r.emails,
+        company: r.company,
+        address: r.address,
+        notes: r.notes,
+        preferences: r.preferences,
+        tags: r.tags,
+        resident: r.resident,
+        blacklisted: r.blacklisted,
+        blacklist_category: r.blacklist_category,
+        blacklist_reason: r.blacklist_reason,
+        blacklisted_by: r.blacklisted_by,
+        blacklisted_at: r.blacklisted_at,
+        erased_at: r.erased_at,
+        version: r.version,
+        created_by: r.created_by,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    };
+    Ok((row, tags, terms))
+}

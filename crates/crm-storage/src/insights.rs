@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 /// A guest's insight row, as stored.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = guest_insights)]
+#[diesel(table_name = guest_insights, treat_none_as_default_value = false)]
 pub struct InsightRow {
     pub guest_id: String,
     pub org_id: String,
@@ -468,4 +468,23 @@ pub fn find_many(
         .filter(guest_insights::guest_id.eq_any(guest_ids))
         .select(InsightRow::as_select())
         .load(conn)?)
+}
+
+/// Erasure: the guest's insight row and segment memberships go (they are
+/// profiling of a person who asked to be forgotten).
+pub fn forget_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<()> {
+    use crate::schema::segment_members;
+    diesel::delete(
+        guest_insights::table
+            .filter(guest_insights::org_id.eq(org_id))
+            .filter(guest_insights::guest_id.eq(guest_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        segment_members::table
+            .filter(segment_members::org_id.eq(org_id))
+            .filter(segment_members::guest_id.eq(guest_id)),
+    )
+    .execute(conn)?;
+    Ok(())
 }

@@ -14,6 +14,7 @@ pub mod api_clients {
 }
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 mod clients;
 pub mod consents;
 pub mod contracts;

@@ -136,7 +136,7 @@ fn validate_program(w: &ProgramWrite) -> Result<(String, String), ApiError> {
 }
 
 /// The tiers a new programme starts with: 普通 member, 银卡 silver, 金卡 gold.
-fn default_tiers(org_id: &str, now: DateTime<Utc>) -> Vec<Tier> {
+pub fn default_tiers(org_id: &str, now: DateTime<Utc>) -> Vec<Tier> {
     let tier = |code: &str, name: &str, rank, q: Thresholds, multiplier, benefits| Tier {
         id: crm_domain::id::new_id().to_string(),
         org_id: org_id.to_string(),

@@ -37,6 +37,12 @@ pub struct GuestExport {
     pub audit_events: Vec<AuditEventDto>,
     pub reservations: Vec<ReservationDto>,
     pub stays: Vec<StayDto>,
+    /// The profiling hotel-crm derived (scores, classes, reasons), as last
+    /// computed.
+    #[schema(value_type = Option<Object>)]
+    pub insights: Option<serde_json::Value>,
+    /// Accounts (corporate clients…) the guest is linked to.
+    pub account_ids: Vec<String>,
 }
 
 /// Export everything held on a guest (data subject access request).
@@ -59,7 +65,7 @@ pub async fn export_guest(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
-    let (guest, docs, consent_records, events, bookings, stays) = state
+    let (guest, docs, consent_records, events, bookings, stays, insights, accounts) = state
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
@@ -76,8 +82,24 @@ pub async fn export_guest(
             };
             let bookings = all_pages(|p| reservations::list(conn, &org, &bookings_filter, p))?;
             let stays = all_pages(|p| reservations::stays_of_guest(conn, &org, &guest_id, p))?;
+            let insights = crm_storage::insights::find(conn, &org, &guest_id)?.map(|r| {
+                serde_json::json!({
+                    "computed_at": r.computed_at.and_utc(),
+                    "rfm": {"recency": r.rfm_recency, "frequency": r.rfm_frequency, "monetary": r.rfm_monetary},
+                    "value_class": r.value_class,
+                    "travel_purpose": r.travel_purpose,
+                    "churn_score": r.churn_score,
+                    "churn_grade": r.churn_grade,
+                    "reasons": {
+                        "rfm": r.rfm_reasons.and_then(|x| serde_json::from_str::<serde_json::Value>(&x).ok()),
+                        "travel_purpose": r.purpose_reasons.and_then(|x| serde_json::from_str::<serde_json::Value>(&x).ok()),
+                        "churn": r.churn_reasons.and_then(|x| serde_json::from_str::<serde_json::Value>(&x).ok()),
+                    },
+                })
+            });
+            let accounts = crm_storage::accounts::accounts_of_guest(conn, &org, &guest_id)?;
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
-            Ok((guest, docs, consent_records, events, bookings, stays))
+            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts))
         })
         .await?;
     let mut identity = Vec::new();
@@ -98,6 +120,8 @@ pub async fn export_guest(
         audit_events: events.into_iter().map(AuditEventDto::from).collect(),
         reservations: bookings.into_iter().map(ReservationDto::from).collect(),
         stays: stays.into_iter().map(StayDto::from).collect(),
+        insights,
+        account_ids: accounts,
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -157,9 +181,11 @@ pub async fn erase_guest(
             guests::update(conn, &next, current.version)?;
             identity_documents::delete_all_for_guest(conn, &org, &guest_id)?;
             reservations::scrub_guest(conn, &org, &guest_id)?;
+            crm_storage::insights::forget_guest(conn, &org, &guest_id)?;
             let mut fields = current.profile.changed_fields(&next.profile);
             fields.push("identity_documents");
             fields.push("reservation_texts");
+            fields.push("insights");
             actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
             Ok(next)
         })
