@@ -285,8 +285,9 @@ bench_analytics() {
   psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_analytics WITH (FORCE)" -c "CREATE DATABASE hotel_crm_analytics" >/dev/null 2>&1
   echo "== postgresql: seed-demo --guests $guests"
   local t0=$(date +%s.%N)
-  DATABASE_URL=$url "$BIN" seed-demo --guests "$guests" --seed 42 --batch 5000 | tail -1 | sed 's/^/   /'
+  DATABASE_URL=$url /usr/bin/time -f '%M' -o "$WORK/seed-rss" "$BIN" seed-demo --guests "$guests" --seed 42 --batch 5000 | tail -1 | sed 's/^/   /'
   local t1=$(date +%s.%N)
+  echo "postgresql demo_seed peak_rss_mb=$(awk '{printf "%.1f", $1/1024}' "$WORK/seed-rss")"
   psql -qAt "$url" -c "VACUUM ANALYZE" >/dev/null
   local stays=$(psql -qAt "$url" -c "SELECT count(*) FROM stays")
   python3 -c "print('postgresql demo_seed guests=$guests stays=$stays seconds=%.1f guests_per_s=%.0f' % ($t1 - $t0, $guests / ($t1 - $t0)))"
@@ -326,13 +327,15 @@ bench_analytics() {
 
 BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 {
-  if [[ " $BACKENDS " == *" sqlite "* ]]; then
+  if [[ " $BACKENDS " == *" sqlite "* ]] && ! skipped wrk; then
     bench_backend sqlite "$WORK/bench.sqlite3"
   fi
   if [[ " $BACKENDS " == *" postgresql "* ]]; then
-    psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" -c "CREATE DATABASE hotel_crm_bench" >/dev/null 2>&1
-    bench_backend postgresql "$PG_URL"
-    psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" >/dev/null
+    if ! (skipped wrk && skipped ingest && skipped contracts && skipped loyalty); then
+      psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" -c "CREATE DATABASE hotel_crm_bench" >/dev/null 2>&1
+      bench_backend postgresql "$PG_URL"
+      psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" >/dev/null
+    fi
     skipped analytics || bench_analytics
   fi
 } | tee "$WORK/results"

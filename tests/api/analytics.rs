@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 /// A stay in the past, recorded as check-out would (the API only checks
 /// guests out today).
 #[allow(clippy::too_many_arguments)]
-fn past_stay(
+pub(crate) fn past_stay(
     app: &TestApp,
     h: &Hotel,
     guest: &str,

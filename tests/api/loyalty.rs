@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 /// One point per yuan of room revenue, one per two yuan of F&B; points
 /// expire after 12 months.
-async fn programme(app: &TestApp) -> Value {
+pub(crate) async fn programme(app: &TestApp) -> Value {
     app.send(
         reqwest::Method::PUT,
         "/api/v1/loyalty/program",
@@ -30,7 +30,7 @@ async fn tiers(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn enrol(app: &TestApp, guest: &str) -> Value {
+pub(crate) async fn enrol(app: &TestApp, guest: &str) -> Value {
     app.post(
         &format!("/api/v1/guests/{guest}/membership"),
         &app.admin_token,
@@ -52,7 +52,7 @@ async fn adjust(app: &TestApp, guest: &str, points: i64) -> Value {
     .clone()
 }
 
-async fn balance(app: &TestApp, guest: &str) -> Value {
+pub(crate) async fn balance(app: &TestApp, guest: &str) -> Value {
     app.get(&format!("/api/v1/guests/{guest}/points"), &app.admin_token)
         .await
         .assert_status(200)

@@ -17,5 +17,6 @@ mod reservations;
 mod roles;
 mod spec;
 mod tenancy;
+mod tickets;
 mod users_and_clients;
 mod webhooks;

@@ -873,6 +873,7 @@ fn generate_guest(
         consents: granted,
         withdrew_profiling,
         corporate: false,
+        open_complaints: 0,
     };
     let c = compute(&inputs, settings, today);
     batch

@@ -21,6 +21,8 @@ pub struct Inputs {
     pub consents: Vec<String>,
     pub withdrew_profiling: bool,
     pub corporate: bool,
+    /// Unresolved complaint tickets.
+    pub open_complaints: i64,
 }
 
 /// The explainable part, for the API.
@@ -63,6 +65,7 @@ pub fn compute(inputs: &Inputs, settings: &AnalyticsSettings, today: NaiveDate) 
     }
     let guest = GuestFacts {
         corporate_account: inputs.corporate,
+        open_complaints: inputs.open_complaints,
         ..Default::default()
     };
     Computed {
@@ -142,6 +145,7 @@ pub fn inputs_of(
     let memberships = store::memberships_of(conn, org, ids)?;
     let (mut consents, withdrew) = store::consents_of(conn, org, ids)?;
     let corporate: HashSet<String> = store::corporate_guests(conn, org, ids)?;
+    let complaints = crm_storage::tickets::open_complaints(conn, org, ids)?;
     Ok(ids
         .iter()
         .map(|id| {
@@ -153,6 +157,7 @@ pub fn inputs_of(
                     consents: consents.remove(id).unwrap_or_default(),
                     withdrew_profiling: withdrew.contains(id),
                     corporate: corporate.contains(id),
+                    open_complaints: complaints.get(id).copied().unwrap_or(0),
                 },
             )
         })
@@ -211,6 +216,9 @@ pub fn run(
                 .read(|conn| {
                     let mut ids = store::related_changes_since(conn, org, since)?;
                     ids.extend(guests::changed_since(conn, org, since)?);
+                    ids.extend(crm_storage::tickets::guests_with_tickets_since(
+                        conn, org, since,
+                    )?);
                     Ok(ids)
                 })?
                 .into_iter()

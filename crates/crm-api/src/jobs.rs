@@ -29,10 +29,12 @@ pub enum Job {
     GuestInsights,
     /// Recomputes every guest's insights (recency moves with the calendar).
     GuestInsightsFull,
+    /// Marks tickets that missed a deadline and escalates them.
+    TicketSla,
 }
 
 impl Job {
-    pub const ALL: [Job; 7] = [
+    pub const ALL: [Job; 8] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
@@ -40,6 +42,7 @@ impl Job {
         Job::ContractAlerts,
         Job::GuestInsights,
         Job::GuestInsightsFull,
+        Job::TicketSla,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Job {
             Job::ContractAlerts => "contract-alerts",
             Job::GuestInsights => "guest-insights",
             Job::GuestInsightsFull => "guest-insights-full",
+            Job::TicketSla => "ticket-sla",
         }
     }
 
@@ -173,6 +177,11 @@ pub fn run(
                 let full = job == Job::GuestInsightsFull;
                 report.processed += crate::insights::run(db, &org.id, full, today, now)? as u64;
             }
+            Job::TicketSla => {
+                let r = crate::routes::tickets::scan(db, &org.id, now)?;
+                report.processed += r.examined;
+                report.changed += r.escalated as i64;
+            }
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -184,8 +193,35 @@ pub fn run(
     Ok(report)
 }
 
-/// Runs the review and the expiry every `interval`, on the blocking pool.
+/// Runs the jobs every `interval` on the blocking pool, and the ticket SLA
+/// scan every minute (or every `interval`, if shorter): deadlines are
+/// minutes apart.
 pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
+    let sla_state = state.clone();
+    let sla_interval = interval.min(std::time::Duration::from_secs(60));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(sla_interval).await;
+            let db = sla_state.db.clone();
+            let now = sla_state.clock.now();
+            let outcome = tokio::task::spawn_blocking(move || {
+                run(&db, Job::TicketSla, now.date_naive(), now)
+            })
+            .await;
+            match outcome {
+                Ok(Ok(r)) if r.changed > 0 => {
+                    log::info!(
+                        "job ticket-sla: {} due, {} escalated",
+                        r.processed,
+                        r.changed
+                    )
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => log::warn!("job ticket-sla failed: {e}"),
+                Err(e) => log::warn!("job ticket-sla panicked: {e}"),
+            }
+        }
+    });
     tokio::spawn(async move {
         // Insights are refreshed for changed guests every round, and for
         // everyone once a day (recency and churn move with the calendar).

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The event types a subscription may ask for (`*` for all).
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "reservation.created",
     "reservation.modified",
     "reservation.cancelled",
@@ -26,6 +26,9 @@ pub const EVENT_TYPES: [&str; 13] = [
     "contract.signed",
     "contract.status_changed",
     "contract.alert",
+    "ticket.created",
+    "ticket.status_changed",
+    "ticket.escalated",
 ];
 
 /// Attempts before a delivery is given up.
@@ -52,6 +55,13 @@ pub fn event_for(action: &str) -> Option<&'static str> {
             "contract.status_changed"
         }
         "contract.alert_raised" => "contract.alert",
+        "ticket.created" => "ticket.created",
+        "ticket.acknowledged"
+        | "ticket.started"
+        | "ticket.resolved"
+        | "ticket.closed"
+        | "ticket.reopened" => "ticket.status_changed",
+        "ticket.escalated" => "ticket.escalated",
         _ => return None,
     })
 }

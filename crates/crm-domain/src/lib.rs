@@ -21,6 +21,7 @@ pub mod reservation;
 pub mod role;
 pub mod search;
 pub mod segment;
+pub mod service;
 pub mod values;
 
 pub use error::{DomainError, Errors, FieldError};

@@ -30,6 +30,7 @@ pub mod refresh_tokens;
 pub mod reports;
 pub mod reservations;
 pub mod segments;
+pub mod tickets;
 pub mod users;
 pub mod webhooks;
 

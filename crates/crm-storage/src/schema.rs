@@ -759,6 +759,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_sla_targets (org_id, category) {
+        org_id -> Text,
+        category -> Text,
+        acknowledge_minutes -> Integer,
+        resolve_minutes -> Integer,
+        hard_limit_minutes -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        org_id -> Text,
+        property_id -> Text,
+        kind -> Text,
+        category -> Text,
+        severity -> Text,
+        priority -> Integer,
+        vip -> Bool,
+        status -> Text,
+        subject -> Text,
+        description -> Nullable<Text>,
+        channel -> Text,
+        guest_id -> Nullable<Text>,
+        reservation_id -> Nullable<Text>,
+        stay_id -> Nullable<Text>,
+        room -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        acknowledge_due -> Timestamp,
+        resolve_due -> Timestamp,
+        hard_due -> Timestamp,
+        next_due -> Nullable<Timestamp>,
+        breaches -> Text,
+        escalation_level -> Integer,
+        escalated_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        first_resolved_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        reopen_count -> Integer,
+        resolution -> Nullable<Text>,
+        compensation -> Nullable<Text>,
+        malicious -> Bool,
+        malicious_note -> Nullable<Text>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> Text,
+        org_id -> Text,
+        ticket_id -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_comments (id) {
+        id -> Text,
+        org_id -> Text,
+        ticket_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        internal -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_notifications (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        message -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(properties -> organizations (org_id));
 diesel::joinable!(guest_tags -> guests (guest_id));
 diesel::joinable!(guest_search_terms -> guests (guest_id));
@@ -766,6 +860,11 @@ diesel::joinable!(contract_versions -> contracts (contract_id));
 diesel::joinable!(stays -> guest_insights (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    ticket_sla_targets,
+    tickets,
+    ticket_events,
+    ticket_comments,
+    staff_notifications,
     analytics_settings,
     guest_insights,
     segments,

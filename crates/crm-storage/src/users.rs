@@ -116,6 +116,25 @@ pub fn list(
     Ok(Page::from_rows(items, page.limit, |u| u.id.clone()))
 }
 
+/// The organisation's active users with one of `roles` (staff are few:
+/// at most 1,000 are read).
+pub fn with_roles(
+    conn: &mut DbConnection,
+    org_id: &str,
+    roles: &[Role],
+) -> StorageResult<Vec<User>> {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let rows: Vec<UserRow> = users::table
+        .filter(users::org_id.eq(org_id))
+        .filter(users::role.eq_any(names))
+        .filter(users::disabled_at.is_null())
+        .order(users::id.asc())
+        .limit(1000)
+        .select(UserRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
 /// Writes the mutable fields if the stored version is still `expected_version`.
 pub fn update(conn: &mut DbConnection, user: &User, expected_version: i32) -> StorageResult<()> {
     let updated = diesel::update(

@@ -1006,31 +1006,21 @@ pub async fn grant_bonus(
     };
     errors.finish()?;
     let source_id = source_id.unwrap_or_default();
-    let bonus = req.bonus_type.as_str();
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let (entry, created) = state
         .write(move |conn| {
-            let member = member_of(conn, &org, &guest_id)?;
-            require_good_standing(conn, &org, &guest_id)?;
-            let loyalty = Loyalty::require(conn, &org)?;
-            let key = format!("bonus:{}:{bonus}:{source_id}", member.id);
-            if let Some(first) = store::find_entry_by_key(conn, &org, &key)? {
-                return Ok((first, false));
-            }
-            let mut entry = new_entry(
-                &member,
+            post_bonus(
+                conn,
                 &actor,
-                EntryType::Bonus,
+                &org,
+                &guest_id,
+                req.bonus_type,
                 req.points,
-                (bonus, Some(source_id)),
+                &source_id,
                 reason,
                 now,
-            );
-            entry.dedupe_key = Some(key);
-            post_entry(conn, &loyalty, &member, &entry, now.date_naive())?;
-            actor.record(conn, now, "points.posted", "guest", &guest_id, &["points"])?;
-            Ok((entry, true))
+            )
         })
         .await?;
     Ok(if created {
@@ -1038,6 +1028,44 @@ pub async fn grant_bonus(
     } else {
         HttpResponse::Ok().json(EntryDto::from(entry))
     })
+}
+
+/// Posts a bonus once per member, type and source: the first entry and
+/// `false` if it was granted before. Complaint compensation posts through
+/// here too.
+#[allow(clippy::too_many_arguments)]
+pub fn post_bonus(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    org: &str,
+    guest_id: &str,
+    bonus_type: BonusType,
+    points: i64,
+    source_id: &str,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(Entry, bool), ApiError> {
+    let member = member_of(conn, org, guest_id)?;
+    require_good_standing(conn, org, guest_id)?;
+    let loyalty = Loyalty::require(conn, org)?;
+    let bonus = bonus_type.as_str();
+    let key = format!("bonus:{}:{bonus}:{source_id}", member.id);
+    if let Some(first) = store::find_entry_by_key(conn, org, &key)? {
+        return Ok((first, false));
+    }
+    let mut entry = new_entry(
+        &member,
+        actor,
+        EntryType::Bonus,
+        points,
+        (bonus, Some(source_id.to_string())),
+        reason,
+        now,
+    );
+    entry.dedupe_key = Some(key);
+    post_entry(conn, &loyalty, &member, &entry, now.date_naive())?;
+    actor.record(conn, now, "points.posted", "guest", guest_id, &["points"])?;
+    Ok((entry, true))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

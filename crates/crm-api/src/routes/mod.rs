@@ -22,6 +22,7 @@ pub mod reports;
 pub mod reservations;
 pub mod segments;
 pub mod stays;
+pub mod tickets;
 pub mod users;
 pub mod webhooks;
 

@@ -43,6 +43,8 @@ pub struct GuestExport {
     pub insights: Option<serde_json::Value>,
     /// Accounts (corporate clients…) the guest is linked to.
     pub account_ids: Vec<String>,
+    /// Complaints and service requests about the guest.
+    pub tickets: Vec<crate::routes::tickets::TicketDto>,
 }
 
 /// Export everything held on a guest (data subject access request).
@@ -65,7 +67,7 @@ pub async fn export_guest(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
-    let (guest, docs, consent_records, events, bookings, stays, insights, accounts) = state
+    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets) = state
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
@@ -98,8 +100,14 @@ pub async fn export_guest(
                 })
             });
             let accounts = crm_storage::accounts::accounts_of_guest(conn, &org, &guest_id)?;
+            let ticket_filter = crm_storage::tickets::TicketFilter {
+                guest_id: Some(guest_id.clone()),
+                ..Default::default()
+            };
+            let tickets =
+                all_pages(|p| crm_storage::tickets::list(conn, &org, &ticket_filter, p))?;
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
-            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts))
+            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets))
         })
         .await?;
     let mut identity = Vec::new();
@@ -122,6 +130,10 @@ pub async fn export_guest(
         stays: stays.into_iter().map(StayDto::from).collect(),
         insights,
         account_ids: accounts,
+        tickets: tickets
+            .into_iter()
+            .map(crate::routes::tickets::TicketDto::from)
+            .collect(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -182,10 +194,12 @@ pub async fn erase_guest(
             identity_documents::delete_all_for_guest(conn, &org, &guest_id)?;
             reservations::scrub_guest(conn, &org, &guest_id)?;
             crm_storage::insights::forget_guest(conn, &org, &guest_id)?;
+            crm_storage::tickets::scrub_guest(conn, &org, &guest_id)?;
             let mut fields = current.profile.changed_fields(&next.profile);
             fields.push("identity_documents");
             fields.push("reservation_texts");
             fields.push("insights");
+            fields.push("ticket_texts");
             actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
             Ok(next)
         })

@@ -473,3 +473,132 @@ pub async fn dashboard(
         .await?;
     Ok(HttpResponse::Ok().json(dto))
 }
+
+/// Ticket KPIs of one group (a staff member or a property).
+#[derive(Default)]
+struct Kpi {
+    tickets: i64,
+    open: i64,
+    resolved: i64,
+    breached: i64,
+    ack_minutes: Vec<i64>,
+    resolve_minutes: Vec<i64>,
+    attained: i64,
+    missed: i64,
+    reopened: i64,
+}
+
+fn average(v: &[i64]) -> Cell {
+    if v.is_empty() {
+        Cell::Null
+    } else {
+        Cell::Float(v.iter().sum::<i64>() as f64 / v.len() as f64)
+    }
+}
+
+report!(
+    ticket_kpis,
+    "/reports/ticket-kpis",
+    "reportTicketKpis",
+    "Complaint and service-request KPIs per assigned staff member and per property, for tickets created in the range: counts, average minutes to acknowledge and to resolve (first resolution), SLA attainment (resolved within the target, of those resolved or already past it) and the reopen rate.",
+    |conn, org, scope, today| {
+        use chrono::{TimeZone, Utc};
+        use std::collections::BTreeMap;
+        let day = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default());
+        // Bounds both databases compare correctly (SQLite compares text).
+        let (first, last) = (
+            NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default(),
+            NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default(),
+        );
+        let from = day(scope.from.unwrap_or(first).max(first));
+        let to = day(scope.to.unwrap_or(last).min(last).succ_opt().unwrap_or(last));
+        let facts = crm_storage::tickets::kpi_facts(conn, org, scope.property_id.as_deref(), from, to)?;
+        let mut groups: BTreeMap<(&str, String), Kpi> = BTreeMap::new();
+        let start_of_today = day(today);
+        for f in &facts {
+            let mut keys = vec![("property", f.property_id.clone())];
+            keys.push(("assignee", f.assignee_id.clone().unwrap_or_else(|| "unassigned".into())));
+            for key in keys {
+                let k = groups.entry(key).or_default();
+                k.tickets += 1;
+                if f.status.is_open() {
+                    k.open += 1;
+                }
+                if f.breached {
+                    k.breached += 1;
+                }
+                if let Some(a) = f.acknowledged_at {
+                    k.ack_minutes.push((a - f.created_at).num_minutes());
+                }
+                match f.first_resolved_at {
+                    Some(r) => {
+                        k.resolved += 1;
+                        k.resolve_minutes.push((r - f.created_at).num_minutes());
+                        if r <= f.resolve_due {
+                            k.attained += 1;
+                        } else {
+                            k.missed += 1;
+                        }
+                        if f.reopen_count > 0 {
+                            k.reopened += 1;
+                        }
+                    }
+                    None if f.resolve_due < start_of_today => k.missed += 1,
+                    None => {}
+                }
+            }
+        }
+        let names: BTreeMap<String, String> = crm_storage::users::with_roles(
+            conn,
+            org,
+            &[
+                crm_domain::role::Role::Admin,
+                crm_domain::role::Role::Manager,
+                crm_domain::role::Role::FrontDesk,
+                crm_domain::role::Role::Marketing,
+            ],
+        )?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+        let mut t = Table::new(
+            "ticket-kpis",
+            &[
+                "group",
+                "key",
+                "name",
+                "tickets",
+                "open",
+                "resolved",
+                "breached",
+                "minutes_to_acknowledge",
+                "minutes_to_resolve",
+                "sla_attainment",
+                "reopen_rate",
+            ],
+        );
+        for ((group, key), k) in groups {
+            let name = if group == "assignee" {
+                names.get(&key).cloned().map_or(Cell::Null, Cell::from)
+            } else {
+                crm_storage::properties::find(conn, org, &key)
+                    .map(|p| Cell::from(p.name))
+                    .unwrap_or(Cell::Null)
+            };
+            t.push(vec![
+                group.into(),
+                key.into(),
+                name,
+                Cell::Int(k.tickets),
+                Cell::Int(k.open),
+                Cell::Int(k.resolved),
+                Cell::Int(k.breached),
+                average(&k.ack_minutes),
+                average(&k.resolve_minutes),
+                share(k.attained, k.attained + k.missed),
+                share(k.reopened, k.resolved),
+            ]);
+        }
+        Ok(t)
+    }
+);

@@ -1,0 +1,5 @@
+DROP TABLE staff_notifications;
+DROP TABLE ticket_comments;
+DROP TABLE ticket_events;
+DROP TABLE tickets;
+DROP TABLE ticket_sla_targets;

@@ -1,0 +1,102 @@
+-- Guest service (客户服务): complaints and service requests with their
+-- service-level deadlines, history and comments; per-category SLA
+-- targets; notifications to staff (escalations).
+
+CREATE TABLE ticket_sla_targets (
+    org_id               TEXT NOT NULL REFERENCES organizations (id),
+    category             TEXT NOT NULL,
+    acknowledge_minutes  INTEGER NOT NULL,
+    resolve_minutes      INTEGER NOT NULL,
+    hard_limit_minutes   INTEGER NOT NULL,
+    updated_at           TIMESTAMP NOT NULL,
+    PRIMARY KEY (org_id, category)
+);
+
+CREATE TABLE tickets (
+    id                 TEXT PRIMARY KEY,
+    org_id             TEXT NOT NULL REFERENCES organizations (id),
+    property_id        TEXT NOT NULL REFERENCES properties (id),
+    kind               TEXT NOT NULL,
+    category           TEXT NOT NULL,
+    severity           TEXT NOT NULL,
+    -- 1 first; from the severity and whether the guest is a VIP
+    priority           INTEGER NOT NULL,
+    vip                BOOLEAN NOT NULL,
+    status             TEXT NOT NULL,
+    subject            TEXT NOT NULL,
+    description        TEXT,
+    channel            TEXT NOT NULL,
+    guest_id           TEXT REFERENCES guests (id),
+    reservation_id     TEXT REFERENCES reservations (id),
+    stay_id            TEXT REFERENCES stays (id),
+    room               TEXT,
+    assignee_id        TEXT REFERENCES users (id),
+    acknowledge_due    TIMESTAMP NOT NULL,
+    resolve_due        TIMESTAMP NOT NULL,
+    hard_due           TIMESTAMP NOT NULL,
+    -- The next deadline still to watch; NULL once nothing is (the SLA
+    -- scan reads only the index over this column).
+    next_due           TIMESTAMP,
+    -- Comma-separated deadlines missed: acknowledge, resolve, hard_limit
+    breaches           TEXT NOT NULL,
+    escalation_level   INTEGER NOT NULL,
+    escalated_at       TIMESTAMP,
+    acknowledged_at    TIMESTAMP,
+    first_resolved_at  TIMESTAMP,
+    resolved_at        TIMESTAMP,
+    closed_at          TIMESTAMP,
+    reopen_count       INTEGER NOT NULL,
+    resolution         TEXT,
+    -- JSON: {points, points_entry_id, voucher, refund}
+    compensation       TEXT,
+    malicious          BOOLEAN NOT NULL,
+    malicious_note     TEXT,
+    version            INTEGER NOT NULL,
+    created_by         TEXT NOT NULL,
+    created_at         TIMESTAMP NOT NULL,
+    updated_at         TIMESTAMP NOT NULL
+);
+CREATE INDEX tickets_org ON tickets (org_id, id);
+CREATE INDEX tickets_sla ON tickets (org_id, next_due) WHERE next_due IS NOT NULL;
+CREATE INDEX tickets_guest ON tickets (org_id, guest_id) WHERE guest_id IS NOT NULL;
+CREATE INDEX tickets_property ON tickets (org_id, property_id, created_at);
+
+-- Every transition, assignment, escalation and judgement, with who and when.
+CREATE TABLE ticket_events (
+    id           TEXT PRIMARY KEY,
+    org_id       TEXT NOT NULL REFERENCES organizations (id),
+    ticket_id    TEXT NOT NULL REFERENCES tickets (id),
+    action       TEXT NOT NULL,
+    from_status  TEXT,
+    to_status    TEXT,
+    actor_kind   TEXT NOT NULL,
+    actor_id     TEXT NOT NULL,
+    note         TEXT,
+    created_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX ticket_events_ticket ON ticket_events (org_id, ticket_id, id);
+
+CREATE TABLE ticket_comments (
+    id          TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES organizations (id),
+    ticket_id   TEXT NOT NULL REFERENCES tickets (id),
+    author_id   TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    -- Staff only; never shown to the guest.
+    internal    BOOLEAN NOT NULL,
+    created_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX ticket_comments_ticket ON ticket_comments (org_id, ticket_id, id);
+
+CREATE TABLE staff_notifications (
+    id           TEXT PRIMARY KEY,
+    org_id       TEXT NOT NULL REFERENCES organizations (id),
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    kind         TEXT NOT NULL,
+    entity_type  TEXT NOT NULL,
+    entity_id    TEXT NOT NULL,
+    message      TEXT NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    read_at      TIMESTAMP
+);
+CREATE INDEX staff_notifications_user ON staff_notifications (org_id, user_id, id);
