@@ -723,6 +723,17 @@ async fn reports_group_in_the_database_and_export_as_csv_and_xlsx() {
     assert!(cohorts
         .iter()
         .any(|r| r["months_after"].as_i64().unwrap() > 0));
+    // One property: the same cohorts, read from its stays instead.
+    let scoped = app
+        .get(
+            &format!(
+                "/api/v1/reports/retention-cohorts?property_id={}",
+                w.h.property_id
+            ),
+            t,
+        )
+        .await;
+    assert_eq!(scoped.assert_status(200)["rows"], json!(cohorts));
 
     let ltv = app.get("/api/v1/reports/lifetime-value", t).await;
     let ltv = ltv.assert_status(200)["rows"].as_array().unwrap().clone();

@@ -877,6 +877,9 @@ fn generate_guest(
     };
     let c = compute(&inputs, settings, today);
     batch
+        .stay_months
+        .extend(crate::insights::stay_months(&guest, &inputs, &c));
+    batch
         .insights
         .push(crate::insights::row(&guest, &inputs, &c, now));
     Ok(())

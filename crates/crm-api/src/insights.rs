@@ -10,7 +10,9 @@ use crm_domain::analytics::{
     StayFacts, StayFigures,
 };
 use crm_storage::guests::{self, Guest};
-use crm_storage::insights::{self as store, set_text, AnalyticsSettings, InsightRow, StayRecord};
+use crm_storage::insights::{
+    self as store, set_text, AnalyticsSettings, InsightRow, StayMonthRow, StayRecord,
+};
 use crm_storage::{Database, DbConnection};
 use std::collections::{HashMap, HashSet};
 
@@ -132,6 +134,33 @@ pub fn row(g: &Guest, inputs: &Inputs, c: &Computed, now: DateTime<Utc>) -> Insi
     }
 }
 
+/// The months a guest stayed in, counted from the month of the first
+/// stay: the guest's cells of the retention cohorts.
+pub fn stay_months(g: &Guest, inputs: &Inputs, c: &Computed) -> Vec<StayMonthRow> {
+    let Some(first) = c.figures.first_stay_on else {
+        return vec![];
+    };
+    let index = |d: NaiveDate| d.year() * 12 + d.month() as i32;
+    let cohort = format!("{:04}-{:02}", first.year(), first.month());
+    let mut months: Vec<i32> = inputs
+        .stays
+        .iter()
+        .filter(|s| s.arrival >= first)
+        .map(|s| index(s.arrival) - index(first))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    months
+        .into_iter()
+        .map(|m| StayMonthRow {
+            org_id: g.org_id.clone(),
+            guest_id: g.id.clone(),
+            months_after: m,
+            cohort_month: cohort.clone(),
+        })
+        .collect()
+}
+
 /// Reads the inputs of these guests (a few queries for the whole batch).
 pub fn inputs_of(
     conn: &mut DbConnection,
@@ -177,6 +206,7 @@ pub fn refresh_guests(
         let guests = guests::find_many(conn, org, ids)?;
         let mut inputs = inputs_of(conn, org, ids)?;
         let mut rows = Vec::with_capacity(guests.len());
+        let mut months = Vec::new();
         let mut gone = Vec::new();
         for g in &guests {
             if g.erased_at.is_some() {
@@ -187,9 +217,10 @@ pub fn refresh_guests(
                 continue;
             };
             let c = compute(&i, settings, today);
+            months.extend(stay_months(g, &i, &c));
             rows.push(row(g, &i, &c, now));
         }
-        store::replace(conn, org, &rows, &gone)?;
+        store::replace(conn, org, &rows, &months, &gone)?;
         Ok(rows.len())
     })
 }

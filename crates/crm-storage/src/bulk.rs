@@ -6,10 +6,10 @@
 
 use crate::db::DbConnection;
 use crate::error::StorageResult;
-use crate::insights::InsightRow;
+use crate::insights::{InsightRow, StayMonthRow};
 use crate::schema::{
-    guest_consents, guest_insights, guest_search_terms, guest_stats, guest_tags, guests,
-    loyalty_members, points_entries, points_lots, reservation_rooms, reservations, stays,
+    guest_consents, guest_insights, guest_search_terms, guest_stats, guest_stay_months, guest_tags,
+    guests, loyalty_members, points_entries, points_lots, reservation_rooms, reservations, stays,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -249,6 +249,7 @@ pub struct Batch {
     pub entries: Vec<EntryRow>,
     pub lots: Vec<LotRow>,
     pub insights: Vec<InsightRow>,
+    pub stay_months: Vec<StayMonthRow>,
 }
 
 impl Batch {
@@ -265,6 +266,7 @@ impl Batch {
             + self.entries.len()
             + self.lots.len()
             + self.insights.len()
+            + self.stay_months.len()
     }
 }
 
@@ -283,5 +285,6 @@ pub fn write(conn: &mut DbConnection, b: &Batch) -> StorageResult<usize> {
     n += copy_rows!(conn, points_entries::table, &b.entries, 800)?;
     n += copy_rows!(conn, points_lots::table, &b.lots, 1000)?;
     n += copy_rows!(conn, guest_insights::table, &b.insights, 200)?;
+    n += copy_rows!(conn, guest_stay_months::table, &b.stay_months, 2000)?;
     Ok(n)
 }

@@ -4,8 +4,8 @@
 use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::schema::{
-    account_guests, accounts, analytics_settings, guest_consents, guest_insights, loyalty_members,
-    loyalty_tiers, properties, reservation_rooms, stays,
+    account_guests, accounts, analytics_settings, guest_consents, guest_insights,
+    guest_stay_months, loyalty_members, loyalty_tiers, properties, reservation_rooms, stays,
 };
 use crate::time::to_db;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -64,6 +64,18 @@ pub struct InsightRow {
     pub computed_at: NaiveDateTime,
 }
 
+/// A month in which a guest stayed, counted from the month of their first
+/// stay (the retention cohorts).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = guest_stay_months, treat_none_as_default_value = false)]
+pub struct StayMonthRow {
+    pub org_id: String,
+    pub guest_id: String,
+    pub months_after: i32,
+    /// `YYYY-MM` of the first stay.
+    pub cohort_month: String,
+}
+
 /// `|a|b|` of a set of values, for one-LIKE set conditions.
 pub fn set_text<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     let mut v: Vec<&str> = values.into_iter().collect();
@@ -86,6 +98,7 @@ pub fn replace(
     conn: &mut DbConnection,
     org_id: &str,
     rows: &[InsightRow],
+    months: &[StayMonthRow],
     gone: &[String],
 ) -> StorageResult<()> {
     let mut ids: Vec<&str> = rows.iter().map(|r| r.guest_id.as_str()).collect();
@@ -97,9 +110,18 @@ pub fn replace(
                 .filter(guest_insights::guest_id.eq_any(chunk)),
         )
         .execute(conn)?;
+        diesel::delete(
+            guest_stay_months::table
+                .filter(guest_stay_months::org_id.eq(org_id))
+                .filter(guest_stay_months::guest_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
     }
     for chunk in rows.chunks(INSERT_CHUNK) {
         crate::db::insert_many!(&mut *conn, guest_insights::table, chunk)?;
+    }
+    for chunk in months.chunks(2000) {
+        crate::db::insert_many!(&mut *conn, guest_stay_months::table, chunk)?;
     }
     Ok(())
 }
@@ -484,6 +506,12 @@ pub fn forget_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> St
         segment_members::table
             .filter(segment_members::org_id.eq(org_id))
             .filter(segment_members::guest_id.eq(guest_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        guest_stay_months::table
+            .filter(guest_stay_months::org_id.eq(org_id))
+            .filter(guest_stay_months::guest_id.eq(guest_id)),
     )
     .execute(conn)?;
     Ok(())

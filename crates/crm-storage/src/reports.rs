@@ -4,10 +4,10 @@
 use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::schema::{
-    guest_insights, loyalty_members, loyalty_tiers, points_lots, reservation_rooms, reservations,
-    room_types, stays,
+    guest_insights, guest_stay_months, loyalty_members, loyalty_tiers, points_lots,
+    reservation_rooms, reservations, room_types, stays,
 };
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -237,6 +237,22 @@ pub fn repeat_guests(
     org: &str,
     scope: &ReportScope,
 ) -> StorageResult<(i64, i64)> {
+    if scope.all_properties() && scope.from.is_none() && scope.to.is_none() {
+        // Every stay: the per-guest counters check-out keeps, exact and
+        // one narrow table instead of every stay.
+        use crate::schema::guest_stats;
+        let (guests, repeaters): (i64, Option<i64>) = guest_stats::table
+            .filter(guest_stats::org_id.eq(org))
+            .filter(guest_stats::stays.ge(1))
+            .select((
+                count_star(),
+                sql::<diesel::sql_types::Nullable<BigInt>>(
+                    "CAST(SUM(CASE WHEN guest_stats.stays >= 2 THEN 1 ELSE 0 END) AS BIGINT)",
+                ),
+            ))
+            .first(conn)?;
+        return Ok((guests, repeaters.unwrap_or(0)));
+    }
     let guests: i64 = stays_in_scope!(org, scope)
         .select(diesel::dsl::count(stays::guest_id).aggregate_distinct())
         .first(conn)?;
@@ -255,23 +271,36 @@ pub fn repeat_guests(
     Ok((guests, repeaters))
 }
 
-/// Distinct guests per (first-stay month, stay month): the cohorts.
+/// Guests per (first-stay month, months after it): the cohorts, from the
+/// months kept with each guest's insights (one narrow index); for one
+/// property, from its stays (first stays at any property).
 pub fn cohorts(
     conn: &mut DbConnection,
     org: &str,
     scope: &ReportScope,
-) -> StorageResult<Vec<(Option<String>, String, i64)>> {
+) -> StorageResult<Vec<(String, i32, i64)>> {
     let (from, to) = scope.dates();
+    let month = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
+    if scope.all_properties() {
+        return Ok(guest_stay_months::table
+            .filter(guest_stay_months::org_id.eq(org))
+            .filter(guest_stay_months::cohort_month.between(month(from), month(to)))
+            .group_by((
+                guest_stay_months::cohort_month,
+                guest_stay_months::months_after,
+            ))
+            .select((
+                guest_stay_months::cohort_month,
+                guest_stay_months::months_after,
+                count_star(),
+            ))
+            .load(conn)?);
+    }
     // `ym` is a SQL function on both databases (see crate::db).
-    Ok(stays::table
+    let rows: Vec<(Option<String>, String, i64)> = stays::table
         .inner_join(guest_insights::table)
         .filter(stays::org_id.eq(org))
-        .filter(
-            scope
-                .all_properties()
-                .into_sql::<diesel::sql_types::Bool>()
-                .or(stays::property_id.eq(scope.property())),
-        )
+        .filter(stays::property_id.eq(scope.property()))
         .filter(guest_insights::first_stay_on.between(from, to))
         // Grouping by an expression: diesel checks groupings column by
         // column, so this one is written out.
@@ -283,7 +312,19 @@ pub fn cohorts(
             sql::<Text>("ym(stays.arrival)"),
             diesel::dsl::count(stays::guest_id).aggregate_distinct(),
         ))
-        .load(conn)?)
+        .load(conn)?;
+    let index = |m: &str| -> Option<i32> {
+        let (y, mo) = m.split_once('-')?;
+        Some(y.parse::<i32>().ok()? * 12 + mo.parse::<i32>().ok()?)
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(cohort, stay_month, n)| {
+            let c = cohort?;
+            let after = index(&stay_month)? - index(&c)?;
+            Some((c, after, n))
+        })
+        .collect())
 }
 
 /// (tier code, members, points) per tier, and the points expiring.

@@ -760,6 +760,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    guest_stay_months (guest_id, months_after) {
+        org_id -> Text,
+        guest_id -> Text,
+        months_after -> Integer,
+        cohort_month -> Text,
+    }
+}
+
+diesel::table! {
     ticket_sla_targets (org_id, category) {
         org_id -> Text,
         category -> Text,
@@ -860,6 +869,7 @@ diesel::joinable!(contract_versions -> contracts (contract_id));
 diesel::joinable!(stays -> guest_insights (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    guest_stay_months,
     ticket_sla_targets,
     tickets,
     ticket_events,

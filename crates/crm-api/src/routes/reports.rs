@@ -271,11 +271,6 @@ report!(
     }
 );
 
-fn month_index(ym: &str) -> Option<i64> {
-    let (y, m) = ym.split_once('-')?;
-    Some(y.parse::<i64>().ok()? * 12 + m.parse::<i64>().ok()? - 1)
-}
-
 report!(
     retention_cohorts,
     "/reports/retention-cohorts",
@@ -284,21 +279,15 @@ report!(
     |conn, org, scope, _today| {
         let rows = store::cohorts(conn, org, scope)?;
         let mut size: std::collections::HashMap<String, i64> = Default::default();
-        for (cohort, month, n) in &rows {
-            if let Some(c) = cohort {
-                if c == month {
-                    size.insert(c.clone(), *n);
-                }
+        for (cohort, after, n) in &rows {
+            if *after == 0 {
+                size.insert(cohort.clone(), *n);
             }
         }
         let mut cells: Vec<(String, i64, i64)> = rows
             .into_iter()
-            .filter_map(|(cohort, month, n)| {
-                let c = cohort?;
-                let offset = month_index(&month)? - month_index(&c)?;
-                Some((c, offset, n))
-            })
-            .filter(|(_, offset, _)| *offset >= 0)
+            .filter(|(_, after, _)| *after >= 0)
+            .map(|(c, after, n)| (c, i64::from(after), n))
             .collect();
         cells.sort();
         let mut t = Table::new("retention-cohorts", &["cohort", "months_after", "guests", "retention"]);

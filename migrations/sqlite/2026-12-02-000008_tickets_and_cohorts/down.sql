@@ -1,3 +1,5 @@
+DROP INDEX guest_insights_computed;
+DROP TABLE guest_stay_months;
 DROP TABLE staff_notifications;
 DROP TABLE ticket_comments;
 DROP TABLE ticket_events;

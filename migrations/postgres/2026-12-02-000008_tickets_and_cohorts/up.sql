@@ -100,3 +100,26 @@ CREATE TABLE staff_notifications (
     read_at      TIMESTAMP
 );
 CREATE INDEX staff_notifications_user ON staff_notifications (org_id, user_id, id);
+
+-- Retention cohorts, kept with each guest's insights: one row per month
+-- (counted from the month of the first stay) in which the guest stayed.
+-- The report counts rows of one narrow index instead of joining every
+-- stay with its guest.
+CREATE TABLE guest_stay_months (
+    org_id        TEXT NOT NULL REFERENCES organizations (id),
+    guest_id      TEXT NOT NULL REFERENCES guests (id),
+    months_after  INTEGER NOT NULL,
+    cohort_month  TEXT NOT NULL,
+    PRIMARY KEY (guest_id, months_after)
+);
+CREATE INDEX guest_stay_months_cohort ON guest_stay_months (org_id, cohort_month, months_after);
+INSERT INTO guest_stay_months (org_id, guest_id, months_after, cohort_month)
+SELECT DISTINCT s.org_id, s.guest_id, (EXTRACT(YEAR FROM s.arrival) * 12 + EXTRACT(MONTH FROM s.arrival))::INTEGER - (EXTRACT(YEAR FROM gi.first_stay_on) * 12 + EXTRACT(MONTH FROM gi.first_stay_on))::INTEGER, gi.first_stay_month
+FROM stays s JOIN guest_insights gi ON gi.guest_id = s.guest_id AND gi.org_id = s.org_id
+WHERE gi.first_stay_on IS NOT NULL AND gi.first_stay_month IS NOT NULL AND s.arrival >= gi.first_stay_on;
+
+-- "Insights as of": the latest computation, one index probe.
+CREATE INDEX guest_insights_computed ON guest_insights (org_id, computed_at);
+
+-- Reports group by month in parallel plans only if ym() may run in workers.
+ALTER FUNCTION ym(DATE) PARALLEL SAFE;

@@ -100,3 +100,23 @@ CREATE TABLE staff_notifications (
     read_at      TIMESTAMP
 );
 CREATE INDEX staff_notifications_user ON staff_notifications (org_id, user_id, id);
+
+-- Retention cohorts, kept with each guest's insights: one row per month
+-- (counted from the month of the first stay) in which the guest stayed.
+-- The report counts rows of one narrow index instead of joining every
+-- stay with its guest.
+CREATE TABLE guest_stay_months (
+    org_id        TEXT NOT NULL REFERENCES organizations (id),
+    guest_id      TEXT NOT NULL REFERENCES guests (id),
+    months_after  INTEGER NOT NULL,
+    cohort_month  TEXT NOT NULL,
+    PRIMARY KEY (guest_id, months_after)
+);
+CREATE INDEX guest_stay_months_cohort ON guest_stay_months (org_id, cohort_month, months_after);
+INSERT INTO guest_stay_months (org_id, guest_id, months_after, cohort_month)
+SELECT DISTINCT s.org_id, s.guest_id, (CAST(strftime('%Y', s.arrival) AS INTEGER) * 12 + CAST(strftime('%m', s.arrival) AS INTEGER)) - (CAST(strftime('%Y', gi.first_stay_on) AS INTEGER) * 12 + CAST(strftime('%m', gi.first_stay_on) AS INTEGER)), gi.first_stay_month
+FROM stays s JOIN guest_insights gi ON gi.guest_id = s.guest_id AND gi.org_id = s.org_id
+WHERE gi.first_stay_on IS NOT NULL AND gi.first_stay_month IS NOT NULL AND s.arrival >= gi.first_stay_on;
+
+-- "Insights as of": the latest computation, one index probe.
+CREATE INDEX guest_insights_computed ON guest_insights (org_id, computed_at);
