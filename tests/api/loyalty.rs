@@ -73,7 +73,7 @@ async fn member_guest(app: &TestApp, phone: &str) -> String {
 
 /// Books, checks in and checks out `nights` nights for the guest with
 /// `phone`; returns (reservation id, stay id).
-async fn stay(
+pub(crate) async fn stay(
     app: &TestApp,
     h: &Hotel,
     phone: &str,

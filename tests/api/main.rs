@@ -16,6 +16,7 @@ mod ota;
 mod reservations;
 mod roles;
 mod spec;
+mod surveys;
 mod tenancy;
 mod tickets;
 mod users_and_clients;

@@ -874,6 +874,7 @@ fn generate_guest(
         withdrew_profiling,
         corporate: false,
         open_complaints: 0,
+        satisfaction: None,
     };
     let c = compute(&inputs, settings, today);
     batch

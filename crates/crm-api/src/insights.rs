@@ -25,6 +25,8 @@ pub struct Inputs {
     pub corporate: bool,
     /// Unresolved complaint tickets.
     pub open_complaints: i64,
+    /// Average survey score, 1–5, if the guest answered any.
+    pub satisfaction: Option<f64>,
 }
 
 /// The explainable part, for the API.
@@ -68,7 +70,7 @@ pub fn compute(inputs: &Inputs, settings: &AnalyticsSettings, today: NaiveDate) 
     let guest = GuestFacts {
         corporate_account: inputs.corporate,
         open_complaints: inputs.open_complaints,
-        ..Default::default()
+        satisfaction: inputs.satisfaction,
     };
     Computed {
         rfm: Some(rfm(&figures, &settings.settings, today)),
@@ -175,6 +177,7 @@ pub fn inputs_of(
     let (mut consents, withdrew) = store::consents_of(conn, org, ids)?;
     let corporate: HashSet<String> = store::corporate_guests(conn, org, ids)?;
     let complaints = crm_storage::tickets::open_complaints(conn, org, ids)?;
+    let satisfaction = crm_storage::surveys::satisfaction_of(conn, org, ids)?;
     Ok(ids
         .iter()
         .map(|id| {
@@ -187,6 +190,7 @@ pub fn inputs_of(
                     withdrew_profiling: withdrew.contains(id),
                     corporate: corporate.contains(id),
                     open_complaints: complaints.get(id).copied().unwrap_or(0),
+                    satisfaction: satisfaction.get(id).copied(),
                 },
             )
         })

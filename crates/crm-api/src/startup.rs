@@ -142,6 +142,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(reports::loyalty_liability)
             .service(reports::dashboard)
             .service(reports::ticket_kpis)
+            .service(reports::satisfaction)
+            .service(reports::review_ratings)
+            .service(surveys::create_template)
+            .service(surveys::list_templates)
+            .service(surveys::get_template)
+            .service(surveys::update_template)
+            .service(surveys::list_invitations)
+            .service(surveys::get_public_survey)
+            .service(surveys::answer_public_survey)
+            .service(surveys::list_responses)
+            .service(reviews::create_review)
+            .service(reviews::list_reviews)
+            .service(reviews::get_review)
+            .service(reviews::reply_to_review)
             .service(tickets::get_sla_targets)
             .service(tickets::put_sla_targets)
             .service(tickets::scan_now)
@@ -250,6 +264,7 @@ impl Application {
             cipher: DataCipher::new(&settings.data_key),
             clock,
             login_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(15), 5, 30)),
+            public_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(10), 20, 60)),
             principal_cache: Arc::new(PrincipalCache::new(std::time::Duration::from_millis(
                 settings.auth_cache_ms,
             ))),

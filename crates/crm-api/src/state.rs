@@ -19,6 +19,8 @@ pub struct AppState {
     pub cipher: DataCipher,
     pub clock: Arc<dyn Clock>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Requests to the public survey endpoints, per link and per IP.
+    pub public_limiter: Arc<LoginLimiter>,
     pub principal_cache: Arc<PrincipalCache>,
     pub config_cache: Arc<ConfigCache>,
 }

@@ -22,6 +22,7 @@ pub mod role;
 pub mod search;
 pub mod segment;
 pub mod service;
+pub mod survey;
 pub mod values;
 
 pub use error::{DomainError, Errors, FieldError};

@@ -1,7 +1,7 @@
 //! Persistence for hotel-crm: one diesel code path for PostgreSQL and
 //! SQLite. Every query filters on the organisation id.
 
-mod codec;
+pub mod codec;
 pub mod db;
 pub mod error;
 pub mod migrations;
@@ -30,6 +30,7 @@ pub mod refresh_tokens;
 pub mod reports;
 pub mod reservations;
 pub mod segments;
+pub mod surveys;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;

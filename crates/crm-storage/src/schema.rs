@@ -760,6 +760,85 @@ diesel::table! {
 }
 
 diesel::table! {
+    survey_templates (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        definition -> Text,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_invitations (id) {
+        id -> Text,
+        org_id -> Text,
+        template_id -> Text,
+        template_version -> Integer,
+        definition -> Text,
+        guest_id -> Text,
+        stay_id -> Text,
+        property_id -> Text,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_responses (id) {
+        id -> Text,
+        org_id -> Text,
+        invitation_id -> Text,
+        guest_id -> Text,
+        stay_id -> Text,
+        property_id -> Text,
+        room_hygiene -> Nullable<Integer>,
+        food_beverage -> Nullable<Integer>,
+        front_desk -> Nullable<Integer>,
+        staff_attitude -> Nullable<Integer>,
+        value -> Nullable<Integer>,
+        location -> Nullable<Integer>,
+        nps -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        ticket_id -> Nullable<Text>,
+        answered_on -> Date,
+        answered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        org_id -> Text,
+        property_id -> Text,
+        source -> Text,
+        external_id -> Nullable<Text>,
+        rating_tenths -> Integer,
+        scale -> Integer,
+        score -> Integer,
+        title -> Nullable<Text>,
+        body -> Nullable<Text>,
+        language -> Nullable<Text>,
+        author_name -> Nullable<Text>,
+        reviewed_on -> Date,
+        guest_id -> Nullable<Text>,
+        stay_id -> Nullable<Text>,
+        reply_text -> Nullable<Text>,
+        reply_status -> Text,
+        replied_at -> Nullable<Timestamp>,
+        replied_by -> Nullable<Text>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     guest_stay_months (guest_id, months_after) {
         org_id -> Text,
         guest_id -> Text,
@@ -869,6 +948,10 @@ diesel::joinable!(contract_versions -> contracts (contract_id));
 diesel::joinable!(stays -> guest_insights (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    survey_templates,
+    survey_invitations,
+    survey_responses,
+    reviews,
     guest_stay_months,
     ticket_sla_targets,
     tickets,

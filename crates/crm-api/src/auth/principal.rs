@@ -17,12 +17,16 @@ pub enum PrincipalKind {
     Client,
     /// hotel-crm itself: scheduled jobs. No token ever carries it.
     System,
+    /// A guest acting through a signed link (a survey answer). No token
+    /// carries it either.
+    Guest,
 }
 
 impl PrincipalKind {
     pub fn as_str(self) -> &'static str {
         match self {
             PrincipalKind::User => "user",
+            PrincipalKind::Guest => "guest",
             PrincipalKind::Client => "client",
             PrincipalKind::System => "system",
         }
@@ -162,7 +166,9 @@ impl<R: RoleSet + 'static> FromRequest for Auth<R> {
                             .map(|u| (u.disabled_at.is_none(), u.role)),
                         PrincipalKind::Client => api_clients::find(conn, &check.org_id, &check.id)
                             .map(|c| (c.disabled_at.is_none(), c.role)),
-                        PrincipalKind::System => Err(crm_storage::StorageError::NotFound),
+                        PrincipalKind::System | PrincipalKind::Guest => {
+                            Err(crm_storage::StorageError::NotFound)
+                        }
                     })
                 })
                 .await

@@ -82,7 +82,7 @@ fn access_token(
     state.jwt.sign(&claims).map_err(ApiError::internal)
 }
 
-fn client_ip(req: &HttpRequest) -> String {
+pub fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
@@ -400,7 +400,7 @@ pub async fn me(auth: Auth<roles::Any>, state: web::Data<AppState>) -> ApiResult
                         password_change_required: false,
                     }
                 }
-                PrincipalKind::System => {
+                PrincipalKind::System | PrincipalKind::Guest => {
                     return Err(ApiError::not_found("not_found", "caller"));
                 }
             })

@@ -45,6 +45,10 @@ pub struct GuestExport {
     pub account_ids: Vec<String>,
     /// Complaints and service requests about the guest.
     pub tickets: Vec<crate::routes::tickets::TicketDto>,
+    /// Survey answers.
+    pub survey_responses: Vec<crate::routes::surveys::SurveyResponseDto>,
+    /// Online reviews linked to the guest.
+    pub reviews: Vec<crate::routes::reviews::ReviewDto>,
 }
 
 /// Export everything held on a guest (data subject access request).
@@ -67,7 +71,7 @@ pub async fn export_guest(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
-    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets) = state
+    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews) = state
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
@@ -106,8 +110,20 @@ pub async fn export_guest(
             };
             let tickets =
                 all_pages(|p| crm_storage::tickets::list(conn, &org, &ticket_filter, p))?;
+            let answer_filter = crm_storage::surveys::ResponseFilter {
+                guest_id: Some(guest_id.clone()),
+                ..Default::default()
+            };
+            let answers =
+                all_pages(|p| crm_storage::surveys::list_responses(conn, &org, &answer_filter, p))?;
+            let review_filter = crm_storage::surveys::ReviewFilter {
+                guest_id: Some(guest_id.clone()),
+                ..Default::default()
+            };
+            let reviews =
+                all_pages(|p| crm_storage::surveys::list_reviews(conn, &org, &review_filter, p))?;
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
-            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets))
+            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews))
         })
         .await?;
     let mut identity = Vec::new();
@@ -134,6 +150,14 @@ pub async fn export_guest(
             .into_iter()
             .map(crate::routes::tickets::TicketDto::from)
             .collect(),
+        survey_responses: answers
+            .into_iter()
+            .map(crate::routes::surveys::response_dto)
+            .collect(),
+        reviews: reviews
+            .into_iter()
+            .map(crate::routes::reviews::dto)
+            .collect::<Result<Vec<_>, _>>()?,
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -195,11 +219,13 @@ pub async fn erase_guest(
             reservations::scrub_guest(conn, &org, &guest_id)?;
             crm_storage::insights::forget_guest(conn, &org, &guest_id)?;
             crm_storage::tickets::scrub_guest(conn, &org, &guest_id)?;
+            crm_storage::surveys::scrub_guest(conn, &org, &guest_id)?;
             let mut fields = current.profile.changed_fields(&next.profile);
             fields.push("identity_documents");
             fields.push("reservation_texts");
             fields.push("insights");
             fields.push("ticket_texts");
+            fields.push("survey_comments");
             actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
             Ok(next)
         })

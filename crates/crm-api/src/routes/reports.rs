@@ -591,3 +591,73 @@ report!(
         Ok(t)
     }
 );
+
+report!(
+    satisfaction,
+    "/reports/satisfaction",
+    "reportSatisfaction",
+    "Survey satisfaction per property and month of answer: responses, the average of each dimension (1–5) and the net promoter score (−100 to 100).",
+    |conn, org, scope, _today| {
+        use crm_domain::survey::{net_promoter_score, Dimension};
+        let (from, to) = report_dates(scope);
+        let cells = crm_storage::surveys::satisfaction(conn, org, scope.property_id.as_deref(), from, to)?;
+        let mut columns = vec!["property_id", "month", "responses"];
+        columns.extend(Dimension::ALL.iter().map(|d| d.as_str()));
+        columns.extend(["nps", "nps_answers"]);
+        let mut t = Table::new("satisfaction", &columns);
+        for ((property, month), c) in cells {
+            let mut row: Vec<Cell> = vec![property.into(), month.into(), Cell::Int(c.responses)];
+            for (sum, n) in c.dimensions {
+                row.push(if n == 0 {
+                    Cell::Null
+                } else {
+                    Cell::Float(sum as f64 / n as f64)
+                });
+            }
+            row.push(
+                net_promoter_score(c.promoters, c.detractors, c.nps_answers)
+                    .map_or(Cell::Null, Cell::Float),
+            );
+            row.push(Cell::Int(c.nps_answers));
+            t.push(row);
+        }
+        Ok(t)
+    }
+);
+
+report!(
+    review_ratings,
+    "/reports/review-ratings",
+    "reportReviewRatings",
+    "Online reviews per property, month and site: how many and their average score (0–100, comparable across sites' scales).",
+    |conn, org, scope, _today| {
+        let (from, to) = report_dates(scope);
+        let cells = crm_storage::surveys::review_ratings(conn, org, scope.property_id.as_deref(), from, to)?;
+        let mut t = Table::new(
+            "review-ratings",
+            &["property_id", "month", "source", "reviews", "average_score"],
+        );
+        for ((property, month, source), (n, sum)) in cells {
+            t.push(vec![
+                property.into(),
+                month.into(),
+                source.into(),
+                Cell::Int(n),
+                Cell::Float(sum as f64 / n as f64),
+            ]);
+        }
+        Ok(t)
+    }
+);
+
+/// The report's date range, with bounds both databases compare.
+fn report_dates(scope: &ReportScope) -> (NaiveDate, NaiveDate) {
+    (
+        scope
+            .from
+            .unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
+        scope
+            .to
+            .unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default()),
+    )
+}

@@ -1307,6 +1307,7 @@ async fn change_status(
                     };
                     reservations::record_stay(conn, &stay, now)?;
                     crate::loyalty::on_check_out(conn, &actor, &stay, now.date_naive(), now)?;
+                    crate::routes::surveys::invite_after_stay(conn, &stay, now)?;
                     actor.record(conn, now, "stay.checked_out", "guest", &current.guest_id, &["stays"])?;
                     "checked_out"
                 }

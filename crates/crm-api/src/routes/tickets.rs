@@ -263,7 +263,7 @@ fn staff_user(conn: &mut DbConnection, org: &str, id: &str) -> Result<Option<Str
 
 /// Top loyalty tier (of a programme with several), VIP value class, or a
 /// `vip` tag.
-fn is_vip(
+pub fn is_vip(
     conn: &mut DbConnection,
     org: &str,
     guest_id: &str,
@@ -655,83 +655,130 @@ pub async fn create_ticket(
                 }
             }
             errors.finish()?;
-            let severity = w.severity.unwrap_or(Severity::Medium);
-            let target = store::sla_targets(conn, &org)?
-                .get(&w.category)
-                .copied()
-                .unwrap_or_else(|| SlaTarget::default_for(w.category));
-            let d = deadlines(now, target, vip);
-            let mut t = Ticket {
-                id: crm_domain::id::new_id().to_string(),
-                org_id: org.clone(),
-                property_id: property_id.unwrap_or_default(),
-                kind: w.kind,
-                category: w.category,
-                severity,
-                priority: priority(severity, vip),
-                vip,
-                status: TicketStatus::New,
-                subject: subject.unwrap_or_default(),
-                description,
-                channel: w.channel.unwrap_or(TicketChannel::FrontDesk),
-                guest_id,
-                reservation_id,
-                stay_id,
-                room,
-                assignee_id: assignee_id.clone(),
-                acknowledge_due: d.acknowledge_due,
-                resolve_due: d.resolve_due,
-                hard_due: d.hard_due,
-                next_due: None,
-                breaches: vec![],
-                escalation_level: 0,
-                escalated_at: None,
-                acknowledged_at: None,
-                first_resolved_at: None,
-                resolved_at: None,
-                closed_at: None,
-                reopen_count: 0,
-                resolution: None,
-                compensation: None,
-                malicious: false,
-                malicious_note: None,
-                version: 1,
-                created_by: actor.principal.id.clone(),
-                created_at: now,
-                updated_at: now,
-            };
-            refresh_sla(&mut t, now);
-            store::insert(conn, &t)?;
-            let who = (actor.principal.kind.as_str(), actor.principal.id.as_str());
-            let mut events = vec![store::new_event(
-                &org,
-                &t.id,
-                "created",
-                None,
-                Some(TicketStatus::New),
-                who,
-                None,
+            open_ticket(
+                conn,
+                &actor,
+                NewTicket {
+                    kind: w.kind,
+                    category: w.category,
+                    severity: w.severity.unwrap_or(Severity::Medium),
+                    subject: subject.unwrap_or_default(),
+                    description,
+                    channel: w.channel.unwrap_or(TicketChannel::FrontDesk),
+                    property_id: property_id.unwrap_or_default(),
+                    guest_id,
+                    reservation_id,
+                    stay_id,
+                    room,
+                    assignee_id,
+                    vip,
+                },
                 now,
-            )];
-            if let Some(a) = &assignee_id {
-                events.push(store::new_event(
-                    &org,
-                    &t.id,
-                    "assigned",
-                    None,
-                    None,
-                    who,
-                    Some(a.clone()),
-                    now,
-                ));
-                store::insert_notifications(conn, &[assigned_note(&t, a, now)])?;
-            }
-            store::insert_events(conn, &events)?;
-            actor.record(conn, now, "ticket.created", "ticket", &t.id, &[])?;
-            Ok(t)
+            )
         })
         .await?;
     Ok(response(StatusCode::CREATED, t, None))
+}
+
+/// A checked ticket to open (by staff, or from a low survey score).
+pub struct NewTicket {
+    pub kind: TicketKind,
+    pub category: TicketCategory,
+    pub severity: Severity,
+    pub subject: String,
+    pub description: Option<String>,
+    pub channel: TicketChannel,
+    pub property_id: String,
+    pub guest_id: Option<String>,
+    pub reservation_id: Option<String>,
+    pub stay_id: Option<String>,
+    pub room: Option<String>,
+    pub assignee_id: Option<String>,
+    pub vip: bool,
+}
+
+/// Opens a ticket: priority and deadlines from now, the category's
+/// targets and the guest's standing; history, notification, audit.
+pub fn open_ticket(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    n: NewTicket,
+    now: DateTime<Utc>,
+) -> Result<Ticket, ApiError> {
+    let org = actor.principal.org_id.clone();
+    let target = store::sla_targets(conn, &org)?
+        .get(&n.category)
+        .copied()
+        .unwrap_or_else(|| SlaTarget::default_for(n.category));
+    let d = deadlines(now, target, n.vip);
+    let mut t = Ticket {
+        id: crm_domain::id::new_id().to_string(),
+        org_id: org.clone(),
+        property_id: n.property_id,
+        kind: n.kind,
+        category: n.category,
+        severity: n.severity,
+        priority: priority(n.severity, n.vip),
+        vip: n.vip,
+        status: TicketStatus::New,
+        subject: n.subject,
+        description: n.description,
+        channel: n.channel,
+        guest_id: n.guest_id,
+        reservation_id: n.reservation_id,
+        stay_id: n.stay_id,
+        room: n.room,
+        assignee_id: n.assignee_id.clone(),
+        acknowledge_due: d.acknowledge_due,
+        resolve_due: d.resolve_due,
+        hard_due: d.hard_due,
+        next_due: None,
+        breaches: vec![],
+        escalation_level: 0,
+        escalated_at: None,
+        acknowledged_at: None,
+        first_resolved_at: None,
+        resolved_at: None,
+        closed_at: None,
+        reopen_count: 0,
+        resolution: None,
+        compensation: None,
+        malicious: false,
+        malicious_note: None,
+        version: 1,
+        created_by: actor.principal.id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    refresh_sla(&mut t, now);
+    store::insert(conn, &t)?;
+    let who = (actor.principal.kind.as_str(), actor.principal.id.as_str());
+    let mut events = vec![store::new_event(
+        &org,
+        &t.id,
+        "created",
+        None,
+        Some(TicketStatus::New),
+        who,
+        None,
+        now,
+    )];
+    if let Some(a) = &n.assignee_id {
+        events.push(store::new_event(
+            &org,
+            &t.id,
+            "assigned",
+            None,
+            None,
+            who,
+            Some(a.clone()),
+            now,
+        ));
+        store::insert_notifications(conn, &[assigned_note(&t, a, now)])?;
+    }
+    store::insert_events(conn, &events)?;
+    actor.record(conn, now, "ticket.created", "ticket", &t.id, &[])?;
+    Ok(t)
 }
 
 fn check_same(errors: &mut Errors, field: &str, slot: &mut Option<String>, actual: String) {
