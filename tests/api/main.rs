@@ -11,6 +11,7 @@ mod demo;
 mod guests;
 mod identity_and_privacy;
 mod loyalty;
+mod messages;
 mod migrations;
 mod ota;
 mod reservations;

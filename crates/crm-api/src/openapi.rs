@@ -44,6 +44,7 @@ use utoipa_actix_web::AppExt;
         (name = "segments", description = "Segments, guest insights (RFM, value class, travel purpose, churn risk) and their settings (客户细分)."),
         (name = "reports", description = "Reports as JSON, CSV or XLSX, and the dashboard (客户分析)."),
         (name = "contracts", description = "Contract templates, contracts, e-signature, amendments, performance and alerts (合同管理)."),
+        (name = "messages", description = "Message templates per trigger, channel and language, previews, and each property's triggers (全周期沟通)."),
         (name = "surveys", description = "Satisfaction surveys: templates, the invitation after check-out, the public answer behind a signed link (满意度调查)."),
         (name = "reviews", description = "Online reviews and the hotel's replies (口碑)."),
         (name = "tickets", description = "Complaints and service requests with SLA deadlines, escalation, compensation and staff notifications (投诉/服务工单)."),

@@ -155,38 +155,7 @@ pub fn is_template_variable(name: &str) -> bool {
     TEMPLATE_VARIABLES.iter().any(|(v, _)| *v == name)
 }
 
-/// A piece of a clause body: text as written, or a variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment<'a> {
-    Text(&'a str),
-    Variable(&'a str),
-}
-
-/// Splits a body into text and `{{ variable }}` references. A `{{` without
-/// its `}}` is an error, so a typo cannot print half a placeholder.
-pub fn parse_body(body: &str) -> Result<Vec<Segment<'_>>, String> {
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(start) = rest.find("{{") {
-        if start > 0 {
-            out.push(Segment::Text(&rest[..start]));
-        }
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "a `{{` is not closed by `}}`".to_string())?;
-        let name = after[..end].trim();
-        if name.is_empty() || name.contains("{{") {
-            return Err("an empty or nested `{{ }}`".to_string());
-        }
-        out.push(Segment::Variable(name));
-        rest = &after[end + 2..];
-    }
-    if !rest.is_empty() {
-        out.push(Segment::Text(rest));
-    }
-    Ok(out)
-}
+pub use crate::template::{parse_body, Segment};
 
 /// Checks a template's clauses: 1 to 100, titles and bodies present and
 /// bounded, and every variable known. Errors name `clauses[i].body`.

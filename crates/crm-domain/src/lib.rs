@@ -16,6 +16,7 @@ pub mod guest;
 pub mod id;
 pub mod identity;
 pub mod loyalty;
+pub mod message;
 pub mod property;
 pub mod reservation;
 pub mod role;
@@ -23,6 +24,7 @@ pub mod search;
 pub mod segment;
 pub mod service;
 pub mod survey;
+pub mod template;
 pub mod values;
 
 pub use error::{DomainError, Errors, FieldError};

@@ -24,6 +24,7 @@ pub mod identity_documents;
 pub mod insights;
 pub mod inventory;
 pub mod loyalty;
+pub mod messages;
 pub mod organizations;
 pub mod properties;
 pub mod refresh_tokens;

@@ -760,6 +760,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    message_templates (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        trigger_kind -> Text,
+        channel -> Text,
+        language -> Text,
+        subject -> Nullable<Text>,
+        body -> Text,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    property_message_triggers (property_id, trigger_kind) {
+        org_id -> Text,
+        property_id -> Text,
+        trigger_kind -> Text,
+        enabled -> Bool,
+        days_before -> Nullable<Integer>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     survey_templates (id) {
         id -> Text,
         org_id -> Text,
@@ -948,6 +976,8 @@ diesel::joinable!(contract_versions -> contracts (contract_id));
 diesel::joinable!(stays -> guest_insights (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    message_templates,
+    property_message_triggers,
     survey_templates,
     survey_invitations,
     survey_responses,

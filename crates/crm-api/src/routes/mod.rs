@@ -14,6 +14,7 @@ pub mod insights;
 pub mod inventory;
 pub mod loyalty;
 pub mod membership;
+pub mod messages;
 pub mod organization;
 pub mod ota;
 pub mod privacy;

@@ -1,0 +1,2 @@
+DROP TABLE property_message_triggers;
+DROP TABLE message_templates;
