@@ -49,3 +49,39 @@ pub fn or_not_found(code: &'static str, what: &'static str) -> impl Fn(ApiError)
         }
     }
 }
+
+/// An optional id from a query parameter: absent, or a UUID (400
+/// `invalid_parameter` otherwise).
+pub fn query_id(
+    raw: &Option<String>,
+    name: &str,
+) -> Result<Option<String>, crate::error::ApiError> {
+    raw.as_deref()
+        .map(|r| {
+            uuid::Uuid::parse_str(r)
+                .map(|u| u.to_string())
+                .map_err(|_| {
+                    crate::error::ApiError::bad_request(
+                        "invalid_parameter",
+                        format!("`{name}` is not an id."),
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// An optional id in a body: absent, or a UUID (a field error otherwise).
+pub fn body_id(errors: &mut crm_domain::Errors, field: &str, raw: Option<&str>) -> Option<String> {
+    let raw = raw?;
+    match uuid::Uuid::parse_str(raw) {
+        Ok(u) => Some(u.to_string()),
+        Err(_) => {
+            errors.push(crm_domain::FieldError::new(
+                field,
+                "invalid_id",
+                "not an id",
+            ));
+            None
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{etag_for, ApiJson, IfMatch, ListResponse, PageParams, RequestId};
-use crate::routes::{or_not_found, path_id};
+use crate::routes::{body_id, or_not_found, path_id, query_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -120,17 +120,6 @@ fn load_review(conn: &mut DbConnection, org: &str, id: &str) -> Result<Review, A
         .map_err(|e| or_not_found("review_not_found", "review")(e.into()))
 }
 
-fn id_field(errors: &mut Errors, field: &str, raw: Option<&str>) -> Option<String> {
-    let raw = raw?;
-    match uuid::Uuid::parse_str(raw) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => {
-            errors.push(FieldError::new(field, "invalid_id", "not an id"));
-            None
-        }
-    }
-}
-
 /// Record an online review.
 #[utoipa::path(
     operation_id = "createReview",
@@ -163,9 +152,9 @@ pub async fn create_review(
             "0 to the scale (5 or 10), in steps of 0.1",
         ));
     }
-    let property_id = id_field(&mut errors, "property_id", Some(&w.property_id));
-    let guest_id = id_field(&mut errors, "guest_id", w.guest_id.as_deref());
-    let stay_id = id_field(&mut errors, "stay_id", w.stay_id.as_deref());
+    let property_id = body_id(&mut errors, "property_id", Some(&w.property_id));
+    let guest_id = body_id(&mut errors, "guest_id", w.guest_id.as_deref());
+    let stay_id = body_id(&mut errors, "stay_id", w.stay_id.as_deref());
     let text = |errors: &mut Errors, f: &str, v: &Option<String>, max: usize| {
         v.as_deref()
             .and_then(|t| errors.check(f, bounded_text(t, max)).flatten())
@@ -276,23 +265,9 @@ pub async fn list_reviews(
     q: web::Query<ReviewParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
-    let id = |raw: &Option<String>, name: &str| -> Result<Option<String>, ApiError> {
-        raw.as_deref()
-            .map(|r| {
-                uuid::Uuid::parse_str(r)
-                    .map(|u| u.to_string())
-                    .map_err(|_| {
-                        ApiError::bad_request(
-                            "invalid_parameter",
-                            format!("`{name}` is not an id."),
-                        )
-                    })
-            })
-            .transpose()
-    };
     let filter = ReviewFilter {
-        property_id: id(&q.property_id, "property_id")?,
-        guest_id: id(&q.guest_id, "guest_id")?,
+        property_id: query_id(&q.property_id, "property_id")?,
+        guest_id: query_id(&q.guest_id, "guest_id")?,
         source: q.source.as_ref().map(enum_to_string).transpose()?,
         reply_status: q.reply_status.as_ref().map(enum_to_string).transpose()?,
     };

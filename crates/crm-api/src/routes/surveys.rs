@@ -9,7 +9,7 @@ use crate::http::{
     apply_merge_patch, etag_for, ApiJson, IfMatch, ListResponse, PageParams, PageQuery, RequestId,
 };
 use crate::routes::tickets::{is_vip, open_ticket, NewTicket};
-use crate::routes::{or_not_found, path_id};
+use crate::routes::{or_not_found, path_id, query_id};
 use crate::state::AppState;
 use actix_web::{get, http::header, http::StatusCode, patch, post, web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -690,18 +690,6 @@ pub struct ResponseParams {
     pub cursor: Option<String>,
     /// `created_at` (default) or `-created_at`.
     pub sort: Option<String>,
-}
-
-fn query_id(raw: &Option<String>, name: &str) -> Result<Option<String>, ApiError> {
-    raw.as_deref()
-        .map(|r| {
-            uuid::Uuid::parse_str(r)
-                .map(|u| u.to_string())
-                .map_err(|_| {
-                    ApiError::bad_request("invalid_parameter", format!("`{name}` is not an id."))
-                })
-        })
-        .transpose()
 }
 
 /// Survey responses.

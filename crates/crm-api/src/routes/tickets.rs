@@ -11,7 +11,7 @@ use crate::http::{
 };
 use crate::routes::guests::{load_guest, refuse_erased};
 use crate::routes::reservations::Money;
-use crate::routes::{or_not_found, path_id};
+use crate::routes::{body_id, or_not_found, path_id, query_id};
 use crate::state::{write_transaction, AppState};
 use actix_web::{get, http::header, http::StatusCode, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -239,17 +239,6 @@ fn response(
 
 pub fn load_ticket(conn: &mut DbConnection, org: &str, id: &str) -> Result<Ticket, ApiError> {
     store::find(conn, org, id).map_err(|e| or_not_found("ticket_not_found", "ticket")(e.into()))
-}
-
-fn uuid_field(errors: &mut Errors, field: &str, raw: Option<&str>) -> Option<String> {
-    let raw = raw?;
-    match uuid::Uuid::parse_str(raw) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => {
-            errors.push(FieldError::new(field, "invalid_id", "not an id"));
-            None
-        }
-    }
 }
 
 /// An active staff user of the organisation (not an integration).
@@ -570,11 +559,11 @@ pub async fn create_ticket(
         .room
         .as_deref()
         .and_then(|r| errors.check("room", bounded_text(r, 20)).flatten());
-    let property_id = uuid_field(&mut errors, "property_id", w.property_id.as_deref());
-    let guest_id = uuid_field(&mut errors, "guest_id", w.guest_id.as_deref());
-    let reservation_id = uuid_field(&mut errors, "reservation_id", w.reservation_id.as_deref());
-    let stay_id = uuid_field(&mut errors, "stay_id", w.stay_id.as_deref());
-    let assignee_id = uuid_field(&mut errors, "assignee_id", w.assignee_id.as_deref());
+    let property_id = body_id(&mut errors, "property_id", w.property_id.as_deref());
+    let guest_id = body_id(&mut errors, "guest_id", w.guest_id.as_deref());
+    let reservation_id = body_id(&mut errors, "reservation_id", w.reservation_id.as_deref());
+    let stay_id = body_id(&mut errors, "stay_id", w.stay_id.as_deref());
+    let assignee_id = body_id(&mut errors, "assignee_id", w.assignee_id.as_deref());
     errors.finish()?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
@@ -828,18 +817,6 @@ pub struct TicketListParams {
     pub sort: Option<String>,
 }
 
-fn query_id(raw: &Option<String>, name: &str) -> Result<Option<String>, ApiError> {
-    raw.as_deref()
-        .map(|r| {
-            uuid::Uuid::parse_str(r)
-                .map(|u| u.to_string())
-                .map_err(|_| {
-                    ApiError::bad_request("invalid_parameter", format!("`{name}` is not an id."))
-                })
-        })
-        .transpose()
-}
-
 /// List tickets.
 #[utoipa::path(
     operation_id = "listTickets",
@@ -1022,7 +999,7 @@ pub async fn assign_ticket(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "ticket_not_found", "ticket")?;
     let mut errors = Errors::new();
-    let assignee = uuid_field(&mut errors, "assignee_id", body.0.assignee_id.as_deref());
+    let assignee = body_id(&mut errors, "assignee_id", body.0.assignee_id.as_deref());
     errors.finish()?;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
