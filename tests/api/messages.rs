@@ -198,3 +198,244 @@ async fn each_property_switches_its_triggers() {
         .await
         .assert_problem(404, "property_not_found");
 }
+
+async fn outbox(app: &TestApp, guest: &str) -> Vec<serde_json::Value> {
+    app.get(
+        &format!("/api/v1/guests/{guest}/messages"),
+        &app.admin_token,
+    )
+    .await
+    .assert_status(200)["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits for the delivery worker to move a message out of `queued`.
+async fn settled(app: &TestApp, guest: &str, trigger: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        if let Some(m) = outbox(app, guest)
+            .await
+            .into_iter()
+            .find(|m| m["trigger"] == trigger)
+        {
+            if m["status"] != "queued" {
+                return m;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{trigger} still queued: {:?}", outbox(app, guest).await);
+}
+
+fn book(
+    h: &crate::reservations::Hotel,
+    guest: &str,
+    arrival: chrono::NaiveDate,
+) -> serde_json::Value {
+    json!({"property_id": h.property_id, "channel": "phone", "guest": {"id": guest},
+        "rooms": [{"room_type": "DLK", "rate_plan": "BAR", "arrival": arrival.to_string(),
+            "departure": (arrival + chrono::Duration::days(1)).to_string(), "adults": 1, "amount": 45800}]})
+}
+
+async fn templates(app: &TestApp) {
+    let t = &app.admin_token;
+    app.post("/api/v1/message-templates", t, json!({"name": "Confirmation", "trigger": "booking_confirmation",
+        "channel": "email", "language": "zh", "subject": "预订确认 {{reservation.confirmation_number}}",
+        "body": "{{guest.display_name}}您好，{{property.name}}已为您保留{{reservation.room_type}}，{{reservation.arrival}}入住。"}))
+        .await
+        .assert_status(201);
+    app.post(
+        "/api/v1/message-templates",
+        t,
+        json!({"name": "Confirmation SMS", "trigger": "booking_confirmation",
+        "channel": "sms", "language": "zh", "body": "预订确认{{reservation.confirmation_number}}"}),
+    )
+    .await
+    .assert_status(201);
+    app.post("/api/v1/message-templates", t, json!({"name": "Thanks", "trigger": "post_stay_thank_you",
+        "channel": "sms", "language": "zh", "body": "感谢入住{{property.name}}，请评价：{{survey.link}}"}))
+        .await
+        .assert_status(201);
+}
+
+#[tokio::test]
+async fn bookings_and_check_outs_send_their_messages_through_the_outbox() {
+    let app = spawn_app().await;
+    let t = &app.admin_token;
+    let h = crate::reservations::hotel(&app, 10).await;
+    templates(&app).await;
+    app.post(
+        "/api/v1/survey-templates",
+        t,
+        json!({"name": "Survey", "active": true,
+        "definition": {"intro": "感谢", "dimensions": ["value"]}}),
+    )
+    .await
+    .assert_status(201);
+    let guest = app
+        .create_guest(t, json!({"family_name": "王", "given_name": "芳",
+            "emails": [{"address": "wang.fang@example.cn"}], "phones": [{"number": "13900004444"}]}))
+        .await;
+    let gid = guest["id"].as_str().unwrap();
+    let today = crate::reservations::shanghai_today();
+    let r = app
+        .post("/api/v1/reservations", t, book(&h, gid, today))
+        .await;
+    let r = r.assert_status(201).clone();
+    let id = r["id"].as_str().unwrap();
+
+    // The confirmation goes by e-mail (the guest has an address and there
+    // is a template), rendered, and the log provider delivers it.
+    let m = settled(&app, gid, "booking_confirmation").await;
+    assert_eq!(
+        (m["status"].as_str(), m["channel"].as_str()),
+        (Some("sent"), Some("email"))
+    );
+    assert_eq!(m["recipient"], "wang.fang@example.cn");
+    assert_eq!(
+        m["subject"],
+        format!("预订确认 {}", r["confirmation_number"].as_str().unwrap())
+    );
+    assert_eq!(
+        m["body"],
+        format!("王芳您好，Bund已为您保留DLK，{today}入住。")
+    );
+
+    // Check-out thanks the guest by SMS with the survey link, held
+    // through the quiet hours of Shanghai.
+    app.post(&format!("/api/v1/reservations/{id}/check-in"), t, json!({}))
+        .await
+        .assert_status(200);
+    app.post(
+        &format!("/api/v1/reservations/{id}/check-out"),
+        t,
+        json!({"charges": {"room": 45800}}),
+    )
+    .await
+    .assert_status(200);
+    let thanks = outbox(&app, gid)
+        .await
+        .into_iter()
+        .find(|m| m["trigger"] == "post_stay_thank_you")
+        .unwrap();
+    assert!(
+        thanks["body"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/public/surveys/"),
+        "{thanks}"
+    );
+    assert_eq!(thanks["recipient"], "+8613900004444");
+    let local = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .naive_local();
+    match crm_domain::message::after_quiet_hours(crm_domain::message::MessageChannel::Sms, local) {
+        Some(_) => {
+            assert_eq!(thanks["status"], "queued");
+            let at: chrono::DateTime<chrono::Utc> =
+                thanks["next_attempt_at"].as_str().unwrap().parse().unwrap();
+            let h = at
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%H:%M")
+                .to_string();
+            assert_eq!(h, "08:00");
+        }
+        None => assert_eq!(
+            settled(&app, gid, "post_stay_thank_you").await["status"],
+            "sent"
+        ),
+    }
+
+    // No address: recorded as not sent, and why. A switched-off trigger
+    // sends nothing.
+    let mute = app
+        .create_guest(t, json!({"family_name": "Li", "given_name": "Lei"}))
+        .await;
+    let mid = mute["id"].as_str().unwrap();
+    app.post(
+        "/api/v1/reservations",
+        t,
+        book(&h, mid, today + chrono::Duration::days(3)),
+    )
+    .await
+    .assert_status(201);
+    let m = outbox(&app, mid).await;
+    assert_eq!(
+        (m[0]["status"].as_str(), m[0]["reason"].as_str()),
+        (Some("suppressed"), Some("no_address"))
+    );
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/api/v1/properties/{}/message-triggers", h.property_id),
+        Some(t),
+        Some(json!({"triggers": [{"trigger": "booking_confirmation", "enabled": false}]})),
+        &[],
+    )
+    .await
+    .assert_status(200);
+    app.post(
+        "/api/v1/reservations",
+        t,
+        book(&h, gid, today + chrono::Duration::days(5)),
+    )
+    .await
+    .assert_status(201);
+    let confirmations = outbox(&app, gid)
+        .await
+        .into_iter()
+        .filter(|m| m["trigger"] == "booking_confirmation")
+        .count();
+    assert_eq!(confirmations, 1);
+
+    // Erasure: the messages lose their address and text.
+    app.post(&format!("/api/v1/guests/{gid}/erase"), t, json!({}))
+        .await
+        .assert_status(200);
+    assert!(outbox(&app, gid)
+        .await
+        .iter()
+        .all(|m| m["recipient"].is_null() && m["body"].is_null()));
+}
+
+#[tokio::test]
+async fn an_http_gateway_receives_messages_and_failures_are_retried() {
+    let (url, got) = crate::webhooks::receiver();
+    let app = spawn_app_with(|s| s.message_http_url = Some(url.clone())).await;
+    let t = &app.admin_token;
+    let h = crate::reservations::hotel(&app, 10).await;
+    templates(&app).await;
+    let guest = app
+        .create_guest(t, json!({"family_name": "Chen", "given_name": "Min", "emails": [{"address": "chen@example.cn"}]}))
+        .await;
+    let gid = guest["id"].as_str().unwrap();
+    app.post(
+        "/api/v1/reservations",
+        t,
+        book(
+            &h,
+            gid,
+            crate::reservations::shanghai_today() + chrono::Duration::days(2),
+        ),
+    )
+    .await
+    .assert_status(201);
+    // The receiver answers the first request with a 500: the message is
+    // retried and then delivered, the same message id both times.
+    let received = crate::webhooks::wait_for(&got, 2).await;
+    let bodies: Vec<serde_json::Value> = received
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies[0]["id"], bodies[1]["id"]);
+    assert_eq!(
+        (bodies[1]["channel"].as_str(), bodies[1]["to"].as_str()),
+        (Some("email"), Some("chen@example.cn"))
+    );
+    let m = settled(&app, gid, "booking_confirmation").await;
+    assert_eq!(
+        (m["status"].as_str(), m["attempts"].as_i64()),
+        (Some("sent"), Some(2))
+    );
+    assert_eq!(m["last_error"], serde_json::Value::Null);
+}

@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
-struct Received {
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Received {
@@ -21,7 +21,7 @@ impl Received {
 
 /// A real HTTP receiver on loopback: the first request gets a 500, the
 /// rest a 200.
-fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
+pub(crate) fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks/hotel-crm", listener.local_addr().unwrap());
     let got: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -73,7 +73,7 @@ fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
     (url, got)
 }
 
-async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, n: usize) -> Vec<Received> {
+pub(crate) async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, n: usize) -> Vec<Received> {
     for _ in 0..200 {
         {
             let all = got.lock().unwrap();

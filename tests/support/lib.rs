@@ -96,6 +96,7 @@ pub fn test_settings(database_url: String) -> Settings {
         config_cache_ms: 1000,
         pdf_font: None,
         webhook_poll_ms: 50,
+        message_http_url: None,
         webhook_retry_base_ms: 100,
         // Tests run jobs themselves, for the day they choose.
         jobs_interval_secs: 0,
@@ -147,8 +148,15 @@ impl Response {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The server with some settings changed (a message gateway, say).
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let (database_url, guard) = fresh_database();
-    let app = Application::build(test_settings(database_url.clone()), Arc::new(SystemClock))
+    let mut settings = test_settings(database_url.clone());
+    change(&mut settings);
+    let app = Application::build(settings, Arc::new(SystemClock))
         .await
         .expect("the application starts");
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -30,6 +30,8 @@ pub struct Settings {
     pub pdf_font: Option<String>,
     /// How often the webhook worker looks for due deliveries.
     pub webhook_poll_ms: u64,
+    /// Where guest messages go: a generic HTTP gateway, or the log.
+    pub message_http_url: Option<String>,
     /// First retry delay of a failed delivery; doubles each attempt.
     pub webhook_retry_base_ms: u64,
     /// How often the loyalty review and points expiry run; 0: never (run
@@ -129,6 +131,7 @@ impl Settings {
             config_cache_ms: parse_num("HOTEL_CRM_CONFIG_CACHE_MS", 1000)?,
             pdf_font: var("HOTEL_CRM_PDF_FONT"),
             webhook_poll_ms: parse_num("HOTEL_CRM_WEBHOOK_POLL_MS", 1000)?,
+            message_http_url: var("HOTEL_CRM_MESSAGE_HTTP_URL"),
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,
             database_url,

@@ -14,6 +14,7 @@ pub mod http;
 pub mod insights;
 pub mod jobs;
 pub mod loyalty;
+pub mod messaging;
 pub mod openapi;
 pub mod pdf;
 pub mod routes;

@@ -160,6 +160,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(messages::list_variables)
             .service(messages::get_triggers)
             .service(messages::put_triggers)
+            .service(messages::list_guest_messages)
             .service(reviews::create_review)
             .service(reviews::list_reviews)
             .service(reviews::get_review)
@@ -285,6 +286,10 @@ impl Application {
             state.clone(),
             std::time::Duration::from_millis(state.settings.webhook_poll_ms),
             std::time::Duration::from_millis(state.settings.webhook_retry_base_ms),
+        );
+        crate::messaging::spawn_worker(
+            state.clone(),
+            std::time::Duration::from_millis(state.settings.webhook_poll_ms),
         );
         if state.settings.jobs_interval_secs > 0 {
             crate::jobs::spawn_scheduler(

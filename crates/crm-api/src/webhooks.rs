@@ -115,7 +115,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 }
 
 /// Seconds before attempt `n + 1`: base × 2ⁿ, at most an hour.
-fn backoff(base: std::time::Duration, attempts_so_far: i32) -> Duration {
+pub fn backoff(base: std::time::Duration, attempts_so_far: i32) -> Duration {
     let factor = 2u32.saturating_pow(attempts_so_far.clamp(0, 20) as u32);
     let ms = (base.as_millis() as u64)
         .saturating_mul(u64::from(factor))

@@ -248,3 +248,116 @@ mod tests {
         );
     }
 }
+
+/// Quiet hours in the property's time zone: SMS, WeChat and push wait
+/// for the morning; e-mail does not wake anyone.
+pub const QUIET_FROM: u32 = 21;
+pub const QUIET_UNTIL: u32 = 8;
+
+/// When a message created at `local` (property time) may go out: `None`
+/// for now, or the end of the quiet hours.
+pub fn after_quiet_hours(
+    channel: MessageChannel,
+    local: chrono::NaiveDateTime,
+) -> Option<chrono::NaiveDateTime> {
+    use chrono::{Duration, Timelike};
+    if channel == MessageChannel::Email {
+        return None;
+    }
+    let hour = local.hour();
+    let morning = |d: chrono::NaiveDate| d.and_hms_opt(QUIET_UNTIL, 0, 0);
+    if hour >= QUIET_FROM {
+        morning(local.date() + Duration::days(1))
+    } else if hour < QUIET_UNTIL {
+        morning(local.date())
+    } else {
+        None
+    }
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Suppression {
+    /// No address for the channel.
+    NoAddress,
+    /// Marketing without the guest's consent on the channel.
+    NoConsent,
+    /// More marketing messages in 7 days than the cap allows.
+    FrequencyCap,
+    /// Erased or blacklisted guests get nothing.
+    GuestExcluded,
+    /// No active template for the trigger, channel and language.
+    NoTemplate,
+}
+
+/// Marketing messages a guest may receive in 7 days.
+pub const MARKETING_CAP_PER_WEEK: i64 = 3;
+
+/// Whether a message may be sent: an address, consent for marketing, the
+/// weekly cap for marketing.
+pub fn may_send(
+    trigger: MessageTrigger,
+    has_address: bool,
+    marketing_consent: bool,
+    marketing_sent_last_week: i64,
+) -> Result<(), Suppression> {
+    if !has_address {
+        return Err(Suppression::NoAddress);
+    }
+    if trigger.is_marketing() {
+        if !marketing_consent {
+            return Err(Suppression::NoConsent);
+        }
+        if marketing_sent_last_week >= MARKETING_CAP_PER_WEEK {
+            return Err(Suppression::FrequencyCap);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod sending_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn quiet_hours_hold_texts_until_morning() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let at = |h, m| d.and_hms_opt(h, m, 0).unwrap();
+        assert_eq!(after_quiet_hours(MessageChannel::Sms, at(14, 0)), None);
+        assert_eq!(
+            after_quiet_hours(MessageChannel::Sms, at(22, 30)),
+            Some(
+                (d + chrono::Duration::days(1))
+                    .and_hms_opt(8, 0, 0)
+                    .unwrap()
+            )
+        );
+        assert_eq!(
+            after_quiet_hours(MessageChannel::Wechat, at(6, 0)),
+            Some(at(8, 0))
+        );
+        assert_eq!(after_quiet_hours(MessageChannel::Email, at(23, 0)), None);
+    }
+
+    #[test]
+    fn marketing_needs_consent_and_respects_the_cap() {
+        use MessageTrigger::*;
+        assert_eq!(may_send(PostStayThankYou, true, false, 9), Ok(()));
+        assert_eq!(
+            may_send(PostStayThankYou, false, true, 0),
+            Err(Suppression::NoAddress)
+        );
+        assert_eq!(
+            may_send(Birthday, true, false, 0),
+            Err(Suppression::NoConsent)
+        );
+        assert_eq!(
+            may_send(Birthday, true, true, 3),
+            Err(Suppression::FrequencyCap)
+        );
+        assert_eq!(may_send(Birthday, true, true, 2), Ok(()));
+    }
+}

@@ -245,3 +245,206 @@ pub fn replace_triggers(
     insert_many!(conn, property_message_triggers::table, rows)?;
     Ok(())
 }
+
+/// A message in the outbox.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::message_outbox)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub org_id: String,
+    pub guest_id: String,
+    pub property_id: Option<String>,
+    pub template_id: Option<String>,
+    pub trigger_kind: String,
+    pub channel: Option<String>,
+    pub recipient: Option<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    /// queued, sent, failed, suppressed
+    pub status: String,
+    pub reason: Option<String>,
+    pub dedupe_key: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Writes a message unless one with its dedupe key exists; false then.
+pub fn enqueue(conn: &mut DbConnection, m: &OutboxMessage) -> StorageResult<bool> {
+    use crate::schema::message_outbox;
+    let exists = message_outbox::table
+        .filter(message_outbox::org_id.eq(&m.org_id))
+        .filter(message_outbox::dedupe_key.eq(&m.dedupe_key))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if exists {
+        return Ok(false);
+    }
+    diesel::insert_into(message_outbox::table)
+        .values(m)
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// The active template for a trigger and channel in the first of
+/// `languages` that has one.
+pub fn template_for(
+    conn: &mut DbConnection,
+    org_id: &str,
+    trigger: MessageTrigger,
+    channel: MessageChannel,
+    languages: &[String],
+) -> StorageResult<Option<MessageTemplate>> {
+    let rows: Vec<TemplateRow> = message_templates::table
+        .filter(message_templates::org_id.eq(org_id))
+        .filter(message_templates::trigger_kind.eq(enum_to_db(&trigger)?))
+        .filter(message_templates::channel.eq(enum_to_db(&channel)?))
+        .filter(message_templates::active.eq(true))
+        .select(TemplateRow::as_select())
+        .load(conn)?;
+    for l in languages {
+        if let Some(r) = rows.iter().find(|r| r.language.eq_ignore_ascii_case(l)) {
+            return Ok(Some(r.clone().try_into()?));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a property sends a trigger's messages.
+pub fn trigger_enabled(
+    conn: &mut DbConnection,
+    org_id: &str,
+    property_id: &str,
+    trigger: MessageTrigger,
+) -> StorageResult<bool> {
+    Ok(triggers_of(conn, org_id, property_id)?
+        .into_iter()
+        .find(|s| s.trigger == trigger)
+        .is_none_or(|s| s.enabled))
+}
+
+/// Takes up to `limit` due messages of every organisation, leasing each
+/// until `lease_until` (compare-and-set on the due time, as webhooks do).
+pub fn lease_due(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> StorageResult<Vec<OutboxMessage>> {
+    use crate::schema::message_outbox;
+    let due: Vec<OutboxMessage> = message_outbox::table
+        .filter(message_outbox::status.eq("queued"))
+        .filter(message_outbox::next_attempt_at.le(to_db(now)))
+        .order(message_outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(OutboxMessage::as_select())
+        .load(conn)?;
+    let mut out = Vec::new();
+    for m in due {
+        let won = diesel::update(
+            message_outbox::table
+                .filter(message_outbox::id.eq(&m.id))
+                .filter(message_outbox::status.eq("queued"))
+                .filter(message_outbox::next_attempt_at.eq(m.next_attempt_at)),
+        )
+        .set(message_outbox::next_attempt_at.eq(to_db(lease_until)))
+        .execute(conn)?
+            == 1;
+        if won {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Records a send attempt: sent, retried at `retry_at`, or failed.
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    m: &OutboxMessage,
+    sent: bool,
+    error: Option<String>,
+    retry_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StorageResult<()> {
+    use crate::schema::message_outbox;
+    let status = match (sent, retry_at) {
+        (true, _) => "sent",
+        (false, Some(_)) => "queued",
+        (false, None) => "failed",
+    };
+    diesel::update(
+        message_outbox::table
+            .filter(message_outbox::org_id.eq(&m.org_id))
+            .filter(message_outbox::id.eq(&m.id)),
+    )
+    .set((
+        message_outbox::status.eq(status),
+        message_outbox::attempts.eq(m.attempts + 1),
+        message_outbox::last_error.eq(error),
+        message_outbox::next_attempt_at.eq(to_db(retry_at.unwrap_or(now))),
+        message_outbox::sent_at.eq(sent.then(|| to_db(now))),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn messages_of_guest(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    page: &PageRequest,
+) -> StorageResult<Page<OutboxMessage>> {
+    use crate::schema::message_outbox;
+    let q = message_outbox::table
+        .filter(message_outbox::org_id.eq(org_id.to_string()))
+        .filter(message_outbox::guest_id.eq(guest_id.to_string()))
+        .select(OutboxMessage::as_select())
+        .into_boxed();
+    let rows: Vec<OutboxMessage> = paginate!(q, message_outbox::id, page).load(conn)?;
+    Ok(Page::from_rows(rows, page.limit, |m| m.id.clone()))
+}
+
+/// Erasure: the guest's messages lose their address and text, and those
+/// not yet sent are not sent.
+pub fn scrub_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> StorageResult<()> {
+    use crate::schema::message_outbox;
+    diesel::update(
+        message_outbox::table
+            .filter(message_outbox::org_id.eq(org_id))
+            .filter(message_outbox::guest_id.eq(guest_id))
+            .filter(message_outbox::status.eq("queued")),
+    )
+    .set((
+        message_outbox::status.eq("suppressed"),
+        message_outbox::reason.eq(Some("guest_excluded")),
+    ))
+    .execute(conn)?;
+    diesel::update(
+        message_outbox::table
+            .filter(message_outbox::org_id.eq(org_id))
+            .filter(message_outbox::guest_id.eq(guest_id)),
+    )
+    .set((
+        message_outbox::recipient.eq(None::<String>),
+        message_outbox::subject.eq(None::<String>),
+        message_outbox::body.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Is any message due? A plain read, so an idle worker takes no write
+/// transaction (on SQLite: the writer lock) every poll.
+pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> StorageResult<bool> {
+    use crate::schema::message_outbox;
+    let due: Option<String> = message_outbox::table
+        .filter(message_outbox::status.eq("queued"))
+        .filter(message_outbox::next_attempt_at.le(to_db(now)))
+        .select(message_outbox::id)
+        .first(conn)
+        .optional()?;
+    Ok(due.is_some())
+}

@@ -760,6 +760,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    message_outbox (id) {
+        id -> Text,
+        org_id -> Text,
+        guest_id -> Text,
+        property_id -> Nullable<Text>,
+        template_id -> Nullable<Text>,
+        trigger_kind -> Text,
+        channel -> Nullable<Text>,
+        recipient -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        body -> Nullable<Text>,
+        status -> Text,
+        reason -> Nullable<Text>,
+        dedupe_key -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     message_templates (id) {
         id -> Text,
         org_id -> Text,
@@ -976,6 +999,7 @@ diesel::joinable!(contract_versions -> contracts (contract_id));
 diesel::joinable!(stays -> guest_insights (guest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    message_outbox,
     message_templates,
     property_message_triggers,
     survey_templates,

@@ -570,3 +570,72 @@ pub async fn put_triggers(
         .await?;
     Ok(HttpResponse::Ok().json(settings_dto(s)))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxMessageDto {
+    pub id: String,
+    pub trigger: String,
+    pub channel: Option<String>,
+    pub template_id: Option<String>,
+    pub property_id: Option<String>,
+    pub recipient: Option<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    /// `queued`, `sent`, `failed` or `suppressed`.
+    pub status: String,
+    /// Why it was not sent: `no_template`, `no_address`, `no_consent`,
+    /// `frequency_cap`, `guest_excluded`.
+    pub reason: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn outbox_dto(m: store::OutboxMessage) -> OutboxMessageDto {
+    OutboxMessageDto {
+        id: m.id,
+        trigger: m.trigger_kind,
+        channel: m.channel,
+        template_id: m.template_id,
+        property_id: m.property_id,
+        recipient: m.recipient,
+        subject: m.subject,
+        body: m.body,
+        status: m.status,
+        reason: m.reason,
+        attempts: m.attempts,
+        next_attempt_at: m.next_attempt_at.and_utc(),
+        sent_at: m.sent_at.map(|t| t.and_utc()),
+        last_error: m.last_error,
+        created_at: m.created_at.and_utc(),
+    }
+}
+
+/// The messages sent (or not, and why) to a guest.
+#[utoipa::path(
+    operation_id = "listGuestMessages",
+    tag = "messages",
+    security(("bearer_auth" = ["admin", "manager", "front_desk"])),
+    params(("guest_id" = String, Path, description = "Guest id"), crate::http::PageQuery),
+    responses((status = 200, description = "A page of messages.", body = ListResponse<OutboxMessageDto>))
+)]
+#[get("/guests/{guest_id}/messages")]
+pub async fn list_guest_messages(
+    auth: Auth<roles::Desk>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<crate::http::PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let guest = path_id(&path, "guest_not_found", "guest")?;
+    let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
+    let org = auth.org_id.clone();
+    let result = state
+        .read(move |conn| {
+            crate::routes::guests::load_guest(conn, &org, &guest)?;
+            Ok::<_, ApiError>(store::messages_of_guest(conn, &org, &guest, &page)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_page(result, outbox_dto)))
+}

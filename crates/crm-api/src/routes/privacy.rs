@@ -49,6 +49,8 @@ pub struct GuestExport {
     pub survey_responses: Vec<crate::routes::surveys::SurveyResponseDto>,
     /// Online reviews linked to the guest.
     pub reviews: Vec<crate::routes::reviews::ReviewDto>,
+    /// Messages sent to the guest, or not sent and why.
+    pub messages: Vec<crate::routes::messages::OutboxMessageDto>,
 }
 
 /// Export everything held on a guest (data subject access request).
@@ -71,7 +73,7 @@ pub async fn export_guest(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
-    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews) = state
+    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews, messages) = state
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
@@ -122,8 +124,10 @@ pub async fn export_guest(
             };
             let reviews =
                 all_pages(|p| crm_storage::surveys::list_reviews(conn, &org, &review_filter, p))?;
+            let messages =
+                all_pages(|p| crm_storage::messages::messages_of_guest(conn, &org, &guest_id, p))?;
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
-            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews))
+            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews, messages))
         })
         .await?;
     let mut identity = Vec::new();
@@ -158,6 +162,10 @@ pub async fn export_guest(
             .into_iter()
             .map(crate::routes::reviews::dto)
             .collect::<Result<Vec<_>, _>>()?,
+        messages: messages
+            .into_iter()
+            .map(crate::routes::messages::outbox_dto)
+            .collect(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -220,12 +228,14 @@ pub async fn erase_guest(
             crm_storage::insights::forget_guest(conn, &org, &guest_id)?;
             crm_storage::tickets::scrub_guest(conn, &org, &guest_id)?;
             crm_storage::surveys::scrub_guest(conn, &org, &guest_id)?;
+            crm_storage::messages::scrub_guest(conn, &org, &guest_id)?;
             let mut fields = current.profile.changed_fields(&next.profile);
             fields.push("identity_documents");
             fields.push("reservation_texts");
             fields.push("insights");
             fields.push("ticket_texts");
             fields.push("survey_comments");
+            fields.push("messages");
             actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
             Ok(next)
         })

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::contract::stay_price;
 use crm_domain::guest::GuestDraft;
 use crm_domain::identity::DocumentNumber;
+use crm_domain::message::MessageTrigger;
 use crm_domain::reservation::{
     arrival_instant, inventory_calendar, nightly_amounts, CancellationPolicy, Channel,
     PostedCharges, ReservationStatus, StayDates,
@@ -26,7 +27,7 @@ use crm_storage::guests::{self, Guest};
 use crm_storage::identity_documents::{self, IdentityDocument};
 use crm_storage::inventory::{self, RatePlan, RoomType, SoldNight};
 use crm_storage::reservations::{self, Reservation, ReservationFilter, Revision, RoomStay, Stay};
-use crm_storage::{DbConnection, StorageError};
+use crm_storage::{properties, DbConnection, StorageError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -746,7 +747,7 @@ pub fn book(
         id: crm_domain::id::new_id().to_string(),
         org_id: org,
         property_id,
-        guest_id: guest.id,
+        guest_id: guest.id.clone(),
         channel: req.channel,
         channel_code: source.channel_code.clone(),
         channel_reservation_id,
@@ -755,7 +756,7 @@ pub fn book(
         status: ReservationStatus::Confirmed,
         special_requests,
         guest_comments,
-        currency: property.currency,
+        currency: property.currency.clone(),
         total_amount: total,
         cancellation_fee: None,
         compensation: None,
@@ -786,6 +787,20 @@ pub fn book(
         &reservation.id,
         &[],
     )?;
+    // The hotel confirms what was booked with it; OTAs confirm their own.
+    if reservation.channel != Channel::Ota {
+        let mut values = crate::messaging::base_values(&guest, &property);
+        values.extend(reservation_values(&reservation, &types));
+        crate::messaging::enqueue(
+            conn,
+            MessageTrigger::BookingConfirmation,
+            &guest,
+            &property,
+            &reservation.id,
+            values,
+            now,
+        )?;
+    }
     contract_warnings.extend(guest_warnings);
     Ok(PendingBooking {
         reservation,
@@ -795,6 +810,37 @@ pub fn book(
         contract: contract.map(|c| c.terms),
         enforce_contract,
     })
+}
+
+/// A reservation's message variables.
+fn reservation_values(
+    r: &Reservation,
+    types: &[RoomType],
+) -> std::collections::BTreeMap<String, String> {
+    let mut v = std::collections::BTreeMap::new();
+    v.insert(
+        "reservation.confirmation_number".into(),
+        r.confirmation_number.clone(),
+    );
+    if let (Some(arrival), Some(departure)) = (
+        r.rooms.iter().map(|s| s.arrival).min(),
+        r.rooms.iter().map(|s| s.departure).max(),
+    ) {
+        v.insert("reservation.arrival".into(), arrival.to_string());
+        v.insert("reservation.departure".into(), departure.to_string());
+        v.insert(
+            "reservation.nights".into(),
+            (departure - arrival).num_days().to_string(),
+        );
+    }
+    if let Some(t) = r
+        .rooms
+        .first()
+        .and_then(|s| types.iter().find(|t| t.id == s.room_type_id))
+    {
+        v.insert("reservation.room_type".into(), t.name.clone());
+    }
+    v
 }
 
 /// The account a booking is for: the one given (which must exist), or
@@ -1248,6 +1294,7 @@ async fn change_status(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, state);
     let org = auth.org_id.clone();
+    let secret = state.settings.jwt_secret.clone();
     state
         .write(move |conn| {
             let current = load(conn, &org, &id)?;
@@ -1307,7 +1354,29 @@ async fn change_status(
                     };
                     reservations::record_stay(conn, &stay, now)?;
                     crate::loyalty::on_check_out(conn, &actor, &stay, now.date_naive(), now)?;
-                    crate::routes::surveys::invite_after_stay(conn, &stay, now)?;
+                    let invitation = crate::routes::surveys::invite_after_stay(conn, &stay, now)?;
+                    let guest = guests::find(conn, &org, &current.guest_id)?;
+                    let property = properties::find(conn, &org, &current.property_id)?;
+                    let types = inventory::room_types_of(conn, &org, &current.property_id)?;
+                    let mut values = crate::messaging::base_values(&guest, &property);
+                    values.extend(reservation_values(&current, &types));
+                    if let Some(i) = &invitation {
+                        let token = crate::routes::surveys::link_token(
+                            &secret,
+                            &i.id,
+                            i.expires_at,
+                        );
+                        values.insert("survey.link".into(), format!("/api/v1/public/surveys/{token}"));
+                    }
+                    crate::messaging::enqueue(
+                        conn,
+                        MessageTrigger::PostStayThankYou,
+                        &guest,
+                        &property,
+                        &stay.id,
+                        values,
+                        now,
+                    )?;
                     actor.record(conn, now, "stay.checked_out", "guest", &current.guest_id, &["stays"])?;
                     "checked_out"
                 }

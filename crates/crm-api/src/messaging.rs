@@ -1,0 +1,259 @@
+//! Sending guest messages: the outbox row written in the transaction of
+//! the event (a direct booking's confirmation, the post-stay thank-you
+//! with the survey link), and the worker that delivers it through a
+//! provider — the log (default, for local use) or a generic HTTP gateway
+//! (`HOTEL_CRM_MESSAGE_HTTP_URL`, for SMS/WeChat/e-mail relays) — with
+//! retries.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm_domain::message::{
+    after_quiet_hours, may_send, render, MessageChannel, MessageTrigger, Suppression,
+};
+use crm_storage::guests::Guest;
+use crm_storage::messages::{self as store, OutboxMessage};
+use crm_storage::properties::Property;
+use crm_storage::DbConnection;
+use std::collections::BTreeMap;
+
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// The variables every message of a guest at a property can use.
+pub fn base_values(g: &Guest, p: &Property) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    v.insert("guest.display_name".into(), g.profile.display_name());
+    let family = g
+        .profile
+        .family_name
+        .clone()
+        .or(g.profile.family_name_latin.clone());
+    let given = g
+        .profile
+        .given_name
+        .clone()
+        .or(g.profile.given_name_latin.clone());
+    v.insert("guest.family_name".into(), family.unwrap_or_default());
+    v.insert("guest.given_name".into(), given.unwrap_or_default());
+    v.insert("property.name".into(), p.name.clone());
+    v
+}
+
+fn suppressed(reason: Suppression) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Queues `trigger`'s message for a guest, once per `occasion` (the
+/// reservation, the stay): in the guest's language (else the hotel's
+/// templates in Chinese, then English), by e-mail if the guest has an
+/// address and there is a template, else by SMS; held through the quiet
+/// hours of the property's time zone. What cannot be sent is recorded as
+/// suppressed with the reason. A property that switched the trigger off
+/// sends nothing.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    trigger: MessageTrigger,
+    guest: &Guest,
+    property: &Property,
+    occasion: &str,
+    values: BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let org = guest.org_id.clone();
+    if !store::trigger_enabled(conn, &org, &property.id, trigger)? {
+        return Ok(());
+    }
+    let trigger_name = serde_json::to_value(trigger)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut m = OutboxMessage {
+        id: crm_domain::id::new_id().to_string(),
+        org_id: org.clone(),
+        guest_id: guest.id.clone(),
+        property_id: Some(property.id.clone()),
+        template_id: None,
+        trigger_kind: trigger_name.clone(),
+        channel: None,
+        recipient: None,
+        subject: None,
+        body: None,
+        status: "suppressed".into(),
+        reason: None,
+        dedupe_key: format!("{trigger_name}:{occasion}"),
+        attempts: 0,
+        next_attempt_at: now.naive_utc(),
+        sent_at: None,
+        last_error: None,
+        created_at: now.naive_utc(),
+    };
+    if guest.erased_at.is_some() || guest.blacklist.is_some() {
+        m.reason = Some(suppressed(Suppression::GuestExcluded));
+        store::enqueue(conn, &m)?;
+        return Ok(());
+    }
+    let mut languages: Vec<String> = guest
+        .profile
+        .language
+        .iter()
+        .map(|l| l.as_str().to_string())
+        .collect();
+    if let Some(primary) = languages
+        .first()
+        .and_then(|l| l.split('-').next())
+        .map(str::to_string)
+    {
+        languages.push(primary);
+    }
+    languages.extend(["zh".to_string(), "en".to_string()]);
+    let email = guest
+        .profile
+        .emails
+        .first()
+        .map(|(e, _)| e.as_str().to_string());
+    let phone = guest
+        .profile
+        .phones
+        .first()
+        .map(|(p, _)| p.as_str().to_string());
+    let mut choice = None;
+    for (channel, address) in [
+        (MessageChannel::Email, &email),
+        (MessageChannel::Sms, &phone),
+    ] {
+        if let Some(t) = store::template_for(conn, &org, trigger, channel, &languages)? {
+            if address.is_some() {
+                choice = Some((t, address.clone()));
+                break;
+            }
+            choice.get_or_insert((t, None));
+        }
+    }
+    let Some((template, address)) = choice else {
+        m.reason = Some(suppressed(Suppression::NoTemplate));
+        store::enqueue(conn, &m)?;
+        return Ok(());
+    };
+    m.template_id = Some(template.id.clone());
+    m.channel = serde_json::to_value(template.channel)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string));
+    // Service messages about a stay need no marketing consent; marketing
+    // triggers are refused here until their consent check is wired.
+    if let Err(why) = may_send(trigger, address.is_some(), false, 0) {
+        m.reason = Some(suppressed(why));
+        store::enqueue(conn, &m)?;
+        return Ok(());
+    }
+    m.recipient = address;
+    m.subject = template.subject.as_deref().map(|s| render(s, &values));
+    m.body = Some(render(&template.body, &values));
+    m.status = "queued".into();
+    if let Ok(tz) = property.time_zone.parse::<chrono_tz::Tz>() {
+        let local = now.with_timezone(&tz).naive_local();
+        if let Some(morning) = after_quiet_hours(template.channel, local) {
+            if let Some(at) = tz.from_local_datetime(&morning).earliest() {
+                m.next_attempt_at = at.with_timezone(&Utc).naive_utc();
+            }
+        }
+    }
+    store::enqueue(conn, &m)?;
+    Ok(())
+}
+
+/// Sends what is due, up to 50 messages; returns how many were sent.
+/// Retries back off like webhook deliveries (`HOTEL_CRM_WEBHOOK_RETRY_BASE_MS`).
+pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize, String> {
+    let now = state.clock.now();
+    let db = state.db.clone();
+    let any = tokio::task::spawn_blocking(move || db.read(|conn| store::any_due(conn, now)))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    if !any {
+        return Ok(0);
+    }
+    let db = state.db.clone();
+    let due = tokio::task::spawn_blocking(move || {
+        db.write(|conn| store::lease_due(conn, now, now + Duration::seconds(60), 50))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let mut sent_count = 0;
+    for m in due {
+        let outcome = match &state.settings.message_http_url {
+            None => {
+                // The log provider: that it went, never what or to whom.
+                log::info!(
+                    "message {} ({}, {}) delivered by the log provider",
+                    m.id,
+                    m.trigger_kind,
+                    m.channel.as_deref().unwrap_or("-")
+                );
+                Ok(())
+            }
+            Some(url) => {
+                let payload = serde_json::json!({
+                    "id": m.id, "channel": m.channel, "to": m.recipient,
+                    "subject": m.subject, "body": m.body, "trigger": m.trigger_kind,
+                });
+                match client
+                    .post(url)
+                    .header("idempotency-key", &m.id)
+                    .json(&payload)
+                    .send()
+                    .await
+                {
+                    Ok(res) if res.status().is_success() => Ok(()),
+                    Ok(res) => Err(format!("HTTP {}", res.status().as_u16())),
+                    Err(e) if e.is_timeout() => Err("timed out".to_string()),
+                    Err(_) => Err("connection failed".to_string()),
+                }
+            }
+        };
+        let now = state.clock.now();
+        let sent = outcome.is_ok();
+        if sent {
+            sent_count += 1;
+        }
+        let base = std::time::Duration::from_millis(state.settings.webhook_retry_base_ms);
+        let retry = (!sent && m.attempts + 1 < MAX_ATTEMPTS)
+            .then(|| now + crate::webhooks::backoff(base, m.attempts));
+        let db = state.db.clone();
+        let error = outcome.err();
+        tokio::task::spawn_blocking(move || {
+            db.write(|conn| store::record_attempt(conn, &m, sent, error, retry, now))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(sent_count)
+}
+
+/// Starts the delivery loop on the current Tokio runtime.
+pub fn spawn_worker(state: AppState, poll: std::time::Duration) {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("message delivery disabled: cannot build an HTTP client: {e}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = deliver_due(&state, &client).await {
+                log::warn!("message delivery round failed: {e}");
+            }
+            tokio::time::sleep(poll).await;
+        }
+    });
+}
