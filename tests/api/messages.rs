@@ -439,3 +439,99 @@ async fn an_http_gateway_receives_messages_and_failures_are_retried() {
     );
     assert_eq!(m["last_error"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn birthday_greetings_need_marketing_consent_and_respect_the_weekly_cap() {
+    let app = spawn_app().await;
+    let t = &app.admin_token;
+    app.post("/api/v1/message-templates", t, json!({"name": "Birthday", "trigger": "birthday",
+        "channel": "email", "language": "zh", "subject": "生日快乐", "body": "{{guest.display_name}}，{{property.name}}祝您生日快乐！"}))
+        .await
+        .assert_status(201);
+    let mut ids = Vec::new();
+    for (name, consent) in [("Ann", true), ("Bob", false), ("Cai", true)] {
+        let g = app
+            .create_guest(t, json!({"family_name_latin": name, "given_name_latin": "Test", "birthday": "1990-06-15",
+                "emails": [{"address": format!("{}@example.com", name.to_lowercase())}]}))
+            .await;
+        let id = g["id"].as_str().unwrap().to_string();
+        if consent {
+            app.post(&format!("/api/v1/guests/{id}/consents"), t,
+                json!({"purpose": "marketing", "channel": "email", "status": "granted", "source": "app"}))
+                .await
+                .assert_status(201);
+        }
+        ids.push(id);
+    }
+    // Cai already had three marketing messages this week.
+    let now = chrono::Utc::now();
+    for n in 0..3 {
+        let m = crm_storage::messages::OutboxMessage {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: app.org_id.clone(),
+            guest_id: ids[2].clone(),
+            property_id: None,
+            template_id: None,
+            trigger_kind: "campaign".into(),
+            channel: Some("email".into()),
+            recipient: Some("cai@example.com".into()),
+            subject: None,
+            body: Some("offer".into()),
+            status: "sent".into(),
+            reason: None,
+            dedupe_key: format!("campaign:{n}"),
+            attempts: 1,
+            next_attempt_at: now.naive_utc(),
+            sent_at: Some(now.naive_utc()),
+            last_error: None,
+            created_at: now.naive_utc(),
+        };
+        app.db
+            .write(|conn| crm_storage::messages::enqueue(conn, &m))
+            .unwrap();
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+    let run = |job| {
+        let (db, now) = (app.db.clone(), chrono::Utc::now());
+        async move {
+            tokio::task::spawn_blocking(move || crm_api::jobs::run(&db, job, day, now))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    run(crm_api::jobs::Job::GuestInsightsFull).await;
+    assert_eq!(run(crm_api::jobs::Job::BirthdayMessages).await.processed, 3);
+    run(crm_api::jobs::Job::BirthdayMessages).await;
+
+    let greeting = |i: usize| {
+        let id = ids[i].clone();
+        let app = &app;
+        async move {
+            let all: Vec<serde_json::Value> = outbox(app, &id)
+                .await
+                .into_iter()
+                .filter(|m| m["trigger"] == "birthday")
+                .collect();
+            assert_eq!(all.len(), 1, "once a year: {all:?}");
+            all[0].clone()
+        }
+    };
+    let ann = greeting(0).await;
+    assert!(
+        ann["status"] == "queued" || ann["status"] == "sent",
+        "{ann}"
+    );
+    assert_eq!(ann["body"], "Test Ann，Main property祝您生日快乐！");
+    let bob = greeting(1).await;
+    assert_eq!(
+        (bob["status"].as_str(), bob["reason"].as_str()),
+        (Some("suppressed"), Some("no_consent"))
+    );
+    assert!(bob["body"].is_null());
+    let cai = greeting(2).await;
+    assert_eq!(
+        (cai["status"].as_str(), cai["reason"].as_str()),
+        (Some("suppressed"), Some("frequency_cap"))
+    );
+}

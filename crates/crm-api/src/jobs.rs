@@ -31,10 +31,12 @@ pub enum Job {
     GuestInsightsFull,
     /// Marks tickets that missed a deadline and escalates them.
     TicketSla,
+    /// Queues today's birthday greetings.
+    BirthdayMessages,
 }
 
 impl Job {
-    pub const ALL: [Job; 8] = [
+    pub const ALL: [Job; 9] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
@@ -43,6 +45,7 @@ impl Job {
         Job::GuestInsights,
         Job::GuestInsightsFull,
         Job::TicketSla,
+        Job::BirthdayMessages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Job {
             Job::GuestInsights => "guest-insights",
             Job::GuestInsightsFull => "guest-insights-full",
             Job::TicketSla => "ticket-sla",
+            Job::BirthdayMessages => "birthday-messages",
         }
     }
 
@@ -182,6 +186,9 @@ pub fn run(
                 report.processed += r.examined;
                 report.changed += r.escalated as i64;
             }
+            Job::BirthdayMessages => {
+                report.processed += crate::messaging::birthday_run(db, &org.id, today, now)?;
+            }
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -240,6 +247,7 @@ pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
                 Job::PointsExpiry,
                 Job::ContractLifecycle,
                 Job::ContractAlerts,
+                Job::BirthdayMessages,
                 insights,
             ] {
                 let db = state.db.clone();

@@ -99,7 +99,7 @@ enum JobAction {
     /// Run one job over every organisation and print what it did.
     Run {
         /// loyalty-review, points-expiry, loyalty-audit, contract-lifecycle,
-        /// contract-alerts, guest-insights, guest-insights-full or ticket-sla
+        /// contract-alerts, guest-insights, guest-insights-full, ticket-sla or birthday-messages
         job: String,
         /// The day to run it for (default: today, UTC).
         #[arg(long)]
@@ -398,6 +398,10 @@ fn run_job(
         Job::ContractAlerts => println!(
             "contract-alerts: {} organisations scanned, {} alerts raised in {secs:.1}s",
             report.processed, report.changed
+        ),
+        Job::BirthdayMessages => println!(
+            "birthday-messages: {} guests born today considered in {secs:.1}s",
+            report.processed
         ),
         Job::TicketSla => println!(
             "ticket-sla: {} tickets due, {} escalated in {secs:.3}s",

@@ -1,6 +1,6 @@
 //! Sending guest messages: the outbox row written in the transaction of
 //! the event (a direct booking's confirmation, the post-stay thank-you
-//! with the survey link), and the worker that delivers it through a
+//! with the survey link, the birthday greeting), and the worker that delivers it through a
 //! provider — the log (default, for local use) or a generic HTTP gateway
 //! (`HOTEL_CRM_MESSAGE_HTTP_URL`, for SMS/WeChat/e-mail relays) — with
 //! retries.
@@ -8,13 +8,14 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm_domain::consent::{ConsentChannel, ConsentPurpose, ConsentStatus};
 use crm_domain::message::{
     after_quiet_hours, may_send, render, MessageChannel, MessageTrigger, Suppression,
 };
 use crm_storage::guests::Guest;
 use crm_storage::messages::{self as store, OutboxMessage};
 use crm_storage::properties::Property;
-use crm_storage::DbConnection;
+use crm_storage::{consents, DbConnection};
 use std::collections::BTreeMap;
 
 /// Attempts before a message is given up.
@@ -38,6 +39,12 @@ pub fn base_values(g: &Guest, p: &Property) -> BTreeMap<String, String> {
     v.insert("guest.given_name".into(), given.unwrap_or_default());
     v.insert("property.name".into(), p.name.clone());
     v
+}
+
+fn channel_name(c: MessageChannel) -> Option<String> {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
 }
 
 fn suppressed(reason: Suppression) -> String {
@@ -120,35 +127,68 @@ pub fn enqueue(
         .phones
         .first()
         .map(|(p, _)| p.as_str().to_string());
+    // Marketing goes only where the guest consented, and not more than the
+    // weekly cap; service messages need neither.
+    let consented: Vec<ConsentChannel> = if trigger.is_marketing() {
+        consents::current(conn, &org, &guest.id)?
+            .into_iter()
+            .filter(|c| {
+                c.purpose == ConsentPurpose::Marketing && c.status == ConsentStatus::Granted
+            })
+            .filter_map(|c| c.channel)
+            .collect()
+    } else {
+        vec![]
+    };
+    let recent = if trigger.is_marketing() {
+        store::marketing_sent_since(conn, &org, &guest.id, now - Duration::days(7))?
+    } else {
+        0
+    };
+    // The first channel that works; otherwise the reason of the best try.
     let mut choice = None;
-    for (channel, address) in [
-        (MessageChannel::Email, &email),
-        (MessageChannel::Sms, &phone),
+    let mut refusal: Option<(store::MessageTemplate, Suppression)> = None;
+    for (channel, consent_channel, address) in [
+        (MessageChannel::Email, ConsentChannel::Email, &email),
+        (MessageChannel::Sms, ConsentChannel::Sms, &phone),
     ] {
-        if let Some(t) = store::template_for(conn, &org, trigger, channel, &languages)? {
-            if address.is_some() {
+        let Some(t) = store::template_for(conn, &org, trigger, channel, &languages)? else {
+            continue;
+        };
+        match may_send(
+            trigger,
+            address.is_some(),
+            consented.contains(&consent_channel),
+            recent,
+        ) {
+            Ok(()) => {
                 choice = Some((t, address.clone()));
                 break;
             }
-            choice.get_or_insert((t, None));
+            Err(why) => {
+                if refusal
+                    .as_ref()
+                    .is_none_or(|(_, r)| *r == Suppression::NoAddress)
+                {
+                    refusal = Some((t, why));
+                }
+            }
         }
     }
     let Some((template, address)) = choice else {
-        m.reason = Some(suppressed(Suppression::NoTemplate));
+        match refusal {
+            Some((t, why)) => {
+                m.template_id = Some(t.id.clone());
+                m.channel = channel_name(t.channel);
+                m.reason = Some(suppressed(why));
+            }
+            None => m.reason = Some(suppressed(Suppression::NoTemplate)),
+        }
         store::enqueue(conn, &m)?;
         return Ok(());
     };
     m.template_id = Some(template.id.clone());
-    m.channel = serde_json::to_value(template.channel)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string));
-    // Service messages about a stay need no marketing consent; marketing
-    // triggers are refused here until their consent check is wired.
-    if let Err(why) = may_send(trigger, address.is_some(), false, 0) {
-        m.reason = Some(suppressed(why));
-        store::enqueue(conn, &m)?;
-        return Ok(());
-    }
+    m.channel = channel_name(template.channel);
     m.recipient = address;
     m.subject = template.subject.as_deref().map(|s| render(s, &values));
     m.body = Some(render(&template.body, &values));
@@ -256,4 +296,54 @@ pub fn spawn_worker(state: AppState, poll: std::time::Duration) {
             tokio::time::sleep(poll).await;
         }
     });
+}
+
+/// The birthday greetings (生日关怀) of one organisation for `today`:
+/// guests born on this day (29 February on the 28th in other years), each
+/// once a year, from the property of their latest stay (else the first),
+/// with marketing consent and within the weekly cap. Returns how many
+/// were considered.
+pub fn birthday_run(
+    db: &crm_storage::Database,
+    org: &str,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    use chrono::Datelike;
+    let leap_day_today = today.month() == 2
+        && today.day() == 28
+        && chrono::NaiveDate::from_ymd_opt(today.year(), 2, 29).is_none();
+    let born: Vec<String> = db
+        .read(|conn| crm_storage::insights::birthdays_in_month(conn, org, today.month() as i32))?
+        .into_iter()
+        .filter(|(_, b)| b.day() == today.day() || (leap_day_today && b.day() == 29))
+        .map(|(g, _)| g)
+        .collect();
+    let fallback = db.read(|conn| crm_storage::properties::first_of_org(conn, org))?;
+    for chunk in born.chunks(200) {
+        crate::state::write_transaction(db, |conn| {
+            for id in chunk {
+                let guest = crm_storage::guests::find(conn, org, id)?;
+                let property = match crm_storage::insights::last_property_of(conn, org, id)? {
+                    Some(p) => crm_storage::properties::find(conn, org, &p)?,
+                    None => match &fallback {
+                        Some(p) => p.clone(),
+                        None => continue,
+                    },
+                };
+                let values = base_values(&guest, &property);
+                enqueue(
+                    conn,
+                    MessageTrigger::Birthday,
+                    &guest,
+                    &property,
+                    &format!("{id}:{}", today.year()),
+                    values,
+                    now,
+                )?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(born.len() as u64)
 }

@@ -516,3 +516,35 @@ pub fn forget_guest(conn: &mut DbConnection, org_id: &str, guest_id: &str) -> St
     .execute(conn)?;
     Ok(())
 }
+
+/// Guests born in `month`, with their birthday (the birthday messages).
+pub fn birthdays_in_month(
+    conn: &mut DbConnection,
+    org_id: &str,
+    month: i32,
+) -> StorageResult<Vec<(String, NaiveDate)>> {
+    let rows: Vec<(String, Option<NaiveDate>)> = guest_insights::table
+        .filter(guest_insights::org_id.eq(org_id))
+        .filter(guest_insights::birthday_month.eq(month))
+        .select((guest_insights::guest_id, guest_insights::birthday))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(g, b)| b.map(|b| (g, b)))
+        .collect())
+}
+
+/// The property of a guest's latest stay.
+pub fn last_property_of(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+) -> StorageResult<Option<String>> {
+    Ok(stays::table
+        .filter(stays::org_id.eq(org_id))
+        .filter(stays::guest_id.eq(guest_id))
+        .order(stays::checked_out_at.desc())
+        .select(stays::property_id)
+        .first(conn)
+        .optional()?)
+}

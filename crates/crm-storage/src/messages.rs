@@ -448,3 +448,27 @@ pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> StorageResult<boo
         .optional()?;
     Ok(due.is_some())
 }
+
+/// Marketing messages (birthday, points expiring, campaigns) sent or
+/// queued to a guest since `since`: the frequency cap counts them.
+pub fn marketing_sent_since(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_id: &str,
+    since: DateTime<Utc>,
+) -> StorageResult<i64> {
+    use crate::schema::message_outbox;
+    let kinds: Vec<String> = MessageTrigger::ALL
+        .into_iter()
+        .filter(|t| t.is_marketing())
+        .map(|t| enum_to_db(&t))
+        .collect::<StorageResult<_>>()?;
+    Ok(message_outbox::table
+        .filter(message_outbox::org_id.eq(org_id))
+        .filter(message_outbox::guest_id.eq(guest_id))
+        .filter(message_outbox::trigger_kind.eq_any(kinds))
+        .filter(message_outbox::status.eq_any(["queued", "sent"]))
+        .filter(message_outbox::created_at.ge(to_db(since)))
+        .count()
+        .get_result(conn)?)
+}
