@@ -535,3 +535,105 @@ async fn birthday_greetings_need_marketing_consent_and_respect_the_weekly_cap() 
         (Some("suppressed"), Some("frequency_cap"))
     );
 }
+
+#[tokio::test]
+async fn pre_arrival_in_stay_and_tier_change_messages() {
+    let app = spawn_app().await;
+    let t = &app.admin_token;
+    let h = crate::reservations::hotel(&app, 10).await;
+    for (trigger, body) in [
+        ("pre_arrival", "{{guest.display_name}}，{{reservation.arrival}}见，确认号{{reservation.confirmation_number}}"),
+        ("in_stay_welcome", "欢迎入住{{property.name}}"),
+        ("tier_change", "恭喜升级为{{membership.tier}}"),
+    ] {
+        app.post("/api/v1/message-templates", t, json!({"name": trigger, "trigger": trigger,
+            "channel": "email", "language": "zh", "subject": "Bund", "body": body}))
+            .await
+            .assert_status(201);
+    }
+    let guest = app
+        .create_guest(t, json!({"family_name": "周", "given_name": "敏", "emails": [{"address": "zhou@example.cn"}]}))
+        .await;
+    let gid = guest["id"].as_str().unwrap();
+    let today = crate::reservations::shanghai_today();
+    let soon = app
+        .post(
+            "/api/v1/reservations",
+            t,
+            book(&h, gid, today + chrono::Duration::days(3)),
+        )
+        .await;
+    let soon = soon.assert_status(201).clone();
+
+    // Three days before arrival (the default), once per reservation.
+    let run = || {
+        let db = app.db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                crm_api::jobs::run(
+                    &db,
+                    crm_api::jobs::Job::PreArrivalMessages,
+                    chrono::Utc::now().date_naive(),
+                    chrono::Utc::now(),
+                )
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    assert_eq!(run().await.processed, 1);
+    run().await;
+    let pre: Vec<serde_json::Value> = outbox(&app, gid)
+        .await
+        .into_iter()
+        .filter(|m| m["trigger"] == "pre_arrival")
+        .collect();
+    assert_eq!(pre.len(), 1);
+    assert_eq!(
+        pre[0]["body"],
+        format!(
+            "周敏，{}见，确认号{}",
+            today + chrono::Duration::days(3),
+            soon["confirmation_number"].as_str().unwrap()
+        )
+    );
+
+    // Checking in welcomes the guest.
+    let now = app
+        .post("/api/v1/reservations", t, book(&h, gid, today))
+        .await;
+    let id = now.assert_status(201)["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/reservations/{id}/check-in"), t, json!({}))
+        .await
+        .assert_status(200);
+    let welcome = settled(&app, gid, "in_stay_welcome").await;
+    assert_eq!(
+        (welcome["status"].as_str(), welcome["body"].as_str()),
+        (Some("sent"), Some("欢迎入住Bund"))
+    );
+
+    // A new tier is announced with its name.
+    crate::loyalty::programme(&app).await;
+    crate::loyalty::enrol(&app, gid).await;
+    let tiers = app.get("/api/v1/loyalty/tiers", t).await;
+    let gold = tiers.assert_status(200)["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|x| x["rank"].as_i64())
+        .unwrap()
+        .clone();
+    app.post(
+        &format!("/api/v1/guests/{gid}/membership/tier"),
+        t,
+        json!({"tier_id": gold["id"], "reason": "status match"}),
+    )
+    .await
+    .assert_status(200);
+    let tier = settled(&app, gid, "tier_change").await;
+    assert_eq!(
+        tier["body"],
+        format!("恭喜升级为{}", gold["name"].as_str().unwrap())
+    );
+}

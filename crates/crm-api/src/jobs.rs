@@ -33,10 +33,12 @@ pub enum Job {
     TicketSla,
     /// Queues today's birthday greetings.
     BirthdayMessages,
+    /// Queues the pre-arrival messages of reservations arriving soon.
+    PreArrivalMessages,
 }
 
 impl Job {
-    pub const ALL: [Job; 9] = [
+    pub const ALL: [Job; 10] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
@@ -46,6 +48,7 @@ impl Job {
         Job::GuestInsightsFull,
         Job::TicketSla,
         Job::BirthdayMessages,
+        Job::PreArrivalMessages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Job {
             Job::GuestInsightsFull => "guest-insights-full",
             Job::TicketSla => "ticket-sla",
             Job::BirthdayMessages => "birthday-messages",
+            Job::PreArrivalMessages => "pre-arrival-messages",
         }
     }
 
@@ -189,6 +193,9 @@ pub fn run(
             Job::BirthdayMessages => {
                 report.processed += crate::messaging::birthday_run(db, &org.id, today, now)?;
             }
+            Job::PreArrivalMessages => {
+                report.processed += crate::messaging::pre_arrival_run(db, &org.id, now)?;
+            }
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -248,6 +255,7 @@ pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
                 Job::ContractLifecycle,
                 Job::ContractAlerts,
                 Job::BirthdayMessages,
+                Job::PreArrivalMessages,
                 insights,
             ] {
                 let db = state.db.clone();

@@ -184,7 +184,35 @@ pub fn change_tier(
         "guest",
         &member.guest_id,
         &["tier"],
-    )
+    )?;
+    // The member hears of it, from the hotel of their latest stay.
+    let guest = crm_storage::guests::find(conn, &member.org_id, &member.guest_id)?;
+    let property = match crm_storage::insights::last_property_of(conn, &member.org_id, &guest.id)? {
+        Some(p) => Some(crm_storage::properties::find(conn, &member.org_id, &p)?),
+        None => crm_storage::properties::first_of_org(conn, &member.org_id)?,
+    };
+    if let Some(property) = property {
+        let mut values = crate::messaging::base_values(&guest, &property);
+        values.insert("membership.tier".into(), loyalty.tier(to)?.name.clone());
+        values.insert(
+            "membership.member_number".into(),
+            member.member_number.clone(),
+        );
+        values.insert(
+            "membership.points".into(),
+            member.points_balance.to_string(),
+        );
+        crate::messaging::enqueue(
+            conn,
+            crm_domain::message::MessageTrigger::TierChange,
+            &guest,
+            &property,
+            &format!("{}:{to}:{}", member.id, now.timestamp()),
+            values,
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// At check-out: posts the stay's points (once per reservation, on the

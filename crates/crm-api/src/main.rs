@@ -99,7 +99,7 @@ enum JobAction {
     /// Run one job over every organisation and print what it did.
     Run {
         /// loyalty-review, points-expiry, loyalty-audit, contract-lifecycle,
-        /// contract-alerts, guest-insights, guest-insights-full, ticket-sla or birthday-messages
+        /// contract-alerts, guest-insights, guest-insights-full, ticket-sla, birthday-messages or pre-arrival-messages
         job: String,
         /// The day to run it for (default: today, UTC).
         #[arg(long)]
@@ -401,6 +401,10 @@ fn run_job(
         ),
         Job::BirthdayMessages => println!(
             "birthday-messages: {} guests born today considered in {secs:.1}s",
+            report.processed
+        ),
+        Job::PreArrivalMessages => println!(
+            "pre-arrival-messages: {} reservations considered in {secs:.1}s",
             report.processed
         ),
         Job::TicketSla => println!(

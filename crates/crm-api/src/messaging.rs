@@ -347,3 +347,57 @@ pub fn birthday_run(
     }
     Ok(born.len() as u64)
 }
+
+/// The pre-arrival messages of one organisation: for each property, the
+/// confirmed reservations arriving the trigger's `days_before` after the
+/// property's own today, once per reservation. Returns how many were
+/// considered.
+pub fn pre_arrival_run(
+    db: &crm_storage::Database,
+    org: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    let properties = crm_storage::pagination::all_pages(|p| {
+        db.read(|conn| crm_storage::properties::list(conn, org, p))
+    })?;
+    let mut considered = 0;
+    for property in properties {
+        let settings = db.read(|conn| store::triggers_of(conn, org, &property.id))?;
+        let Some(days) = settings
+            .iter()
+            .find(|s| s.trigger == MessageTrigger::PreArrival && s.enabled)
+            .and_then(|s| s.days_before)
+        else {
+            continue;
+        };
+        let Ok(tz) = property.time_zone.parse::<chrono_tz::Tz>() else {
+            continue;
+        };
+        let date = now.with_timezone(&tz).date_naive() + Duration::days(i64::from(days));
+        let ids =
+            db.read(|conn| crm_storage::reservations::arriving_on(conn, org, &property.id, date))?;
+        for chunk in ids.chunks(200) {
+            crate::state::write_transaction(db, |conn| {
+                let types = crm_storage::inventory::room_types_of(conn, org, &property.id)?;
+                for id in chunk {
+                    let r = crm_storage::reservations::find(conn, org, id)?;
+                    let guest = crm_storage::guests::find(conn, org, &r.guest_id)?;
+                    let mut values = base_values(&guest, &property);
+                    values.extend(crate::routes::reservations::reservation_values(&r, &types));
+                    enqueue(
+                        conn,
+                        MessageTrigger::PreArrival,
+                        &guest,
+                        &property,
+                        &r.id,
+                        values,
+                        now,
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        considered += ids.len() as u64;
+    }
+    Ok(considered)
+}

@@ -863,3 +863,23 @@ pub fn stay_reservation_id(
         .first(conn)
         .optional()?)
 }
+
+/// Confirmed reservations of a property with a room arriving on `date`
+/// (the pre-arrival messages).
+pub fn arriving_on(
+    conn: &mut DbConnection,
+    org_id: &str,
+    property_id: &str,
+    date: NaiveDate,
+) -> StorageResult<Vec<String>> {
+    Ok(reservation_rooms::table
+        .inner_join(reservations::table.on(reservations::id.eq(reservation_rooms::reservation_id)))
+        .filter(reservations::org_id.eq(org_id))
+        .filter(reservations::property_id.eq(property_id))
+        .filter(reservations::status.eq("confirmed"))
+        .filter(reservation_rooms::org_id.eq(org_id))
+        .filter(reservation_rooms::arrival.eq(date))
+        .select(reservations::id)
+        .distinct()
+        .load(conn)?)
+}

@@ -813,7 +813,7 @@ pub fn book(
 }
 
 /// A reservation's message variables.
-fn reservation_values(
+pub fn reservation_values(
     r: &Reservation,
     types: &[RoomType],
 ) -> std::collections::BTreeMap<String, String> {
@@ -1314,6 +1314,20 @@ async fn change_status(
                     if today < arrival || today >= departure {
                         return Err(ApiError::conflict("outside_stay_dates", "Check-in is possible from the arrival date until the night before departure (property time)."));
                     }
+                    let guest = guests::find(conn, &org, &current.guest_id)?;
+                    let property = properties::find(conn, &org, &current.property_id)?;
+                    let types = inventory::room_types_of(conn, &org, &current.property_id)?;
+                    let mut values = crate::messaging::base_values(&guest, &property);
+                    values.extend(reservation_values(&current, &types));
+                    crate::messaging::enqueue(
+                        conn,
+                        MessageTrigger::InStayWelcome,
+                        &guest,
+                        &property,
+                        &current.id,
+                        values,
+                        now,
+                    )?;
                     "checked_in"
                 }
                 ReservationStatus::NoShow => {
