@@ -637,3 +637,66 @@ async fn pre_arrival_in_stay_and_tier_change_messages() {
         format!("恭喜升级为{}", gold["name"].as_str().unwrap())
     );
 }
+
+#[tokio::test]
+async fn members_are_reminded_of_points_about_to_expire() {
+    let app = spawn_app().await;
+    let t = &app.admin_token;
+    crate::loyalty::programme(&app).await;
+    app.post("/api/v1/message-templates", t, json!({"name": "Expiring", "trigger": "points_expiring",
+        "channel": "email", "language": "zh", "subject": "积分提醒",
+        "body": "{{membership.member_number}}：{{points.expiring}}积分将于{{points.expiring_on}}到期"}))
+        .await
+        .assert_status(201);
+    let guest = app
+        .create_guest(t, json!({"family_name": "吴", "given_name": "静", "emails": [{"address": "wu@example.cn"}]}))
+        .await;
+    let gid = guest["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/guests/{gid}/consents"),
+        t,
+        json!({"purpose": "marketing", "channel": "email", "status": "granted", "source": "app"}),
+    )
+    .await
+    .assert_status(201);
+    let member = crate::loyalty::enrol(&app, gid).await;
+    app.post(
+        &format!("/api/v1/guests/{gid}/points/adjustments"),
+        t,
+        json!({"points": 500, "reason": "opening balance"}),
+    )
+    .await
+    .assert_status(201);
+    let today = chrono::Utc::now().date_naive();
+    let expires = {
+        let mut conn = app.db.connection().unwrap();
+        crm_api::loyalty::Loyalty::load(&mut conn, &app.org_id)
+            .unwrap()
+            .unwrap()
+            .expiry(today)
+            .unwrap()
+    };
+    let run = |day: chrono::NaiveDate| {
+        let db = app.db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                crm_api::jobs::run(
+                    &db,
+                    crm_api::jobs::Job::PointsExpiringMessages,
+                    day,
+                    chrono::Utc::now(),
+                )
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    // Not yet: the reminder comes 30 days before.
+    assert_eq!(run(expires - chrono::Duration::days(31)).await.processed, 0);
+    assert_eq!(run(expires - chrono::Duration::days(30)).await.processed, 1);
+    let m = settled(&app, gid, "points_expiring").await;
+    assert_eq!(m["status"], "sent");
+    let number = member["member_number"].as_str().unwrap();
+    assert_eq!(m["body"], format!("{number}：500积分将于{expires}到期"));
+}

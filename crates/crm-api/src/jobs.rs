@@ -35,10 +35,12 @@ pub enum Job {
     BirthdayMessages,
     /// Queues the pre-arrival messages of reservations arriving soon.
     PreArrivalMessages,
+    /// Reminds members of points about to expire.
+    PointsExpiringMessages,
 }
 
 impl Job {
-    pub const ALL: [Job; 10] = [
+    pub const ALL: [Job; 11] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
@@ -49,6 +51,7 @@ impl Job {
         Job::TicketSla,
         Job::BirthdayMessages,
         Job::PreArrivalMessages,
+        Job::PointsExpiringMessages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Job {
             Job::TicketSla => "ticket-sla",
             Job::BirthdayMessages => "birthday-messages",
             Job::PreArrivalMessages => "pre-arrival-messages",
+            Job::PointsExpiringMessages => "points-expiring-messages",
         }
     }
 
@@ -196,6 +200,9 @@ pub fn run(
             Job::PreArrivalMessages => {
                 report.processed += crate::messaging::pre_arrival_run(db, &org.id, now)?;
             }
+            Job::PointsExpiringMessages => {
+                report.processed += crate::messaging::points_expiring_run(db, &org.id, today, now)?;
+            }
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -256,6 +263,7 @@ pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
                 Job::ContractAlerts,
                 Job::BirthdayMessages,
                 Job::PreArrivalMessages,
+                Job::PointsExpiringMessages,
                 insights,
             ] {
                 let db = state.db.clone();

@@ -99,7 +99,8 @@ enum JobAction {
     /// Run one job over every organisation and print what it did.
     Run {
         /// loyalty-review, points-expiry, loyalty-audit, contract-lifecycle,
-        /// contract-alerts, guest-insights, guest-insights-full, ticket-sla, birthday-messages or pre-arrival-messages
+        /// contract-alerts, guest-insights, guest-insights-full, ticket-sla,
+        /// birthday-messages, pre-arrival-messages or points-expiring-messages
         job: String,
         /// The day to run it for (default: today, UTC).
         #[arg(long)]
@@ -405,6 +406,10 @@ fn run_job(
         ),
         Job::PreArrivalMessages => println!(
             "pre-arrival-messages: {} reservations considered in {secs:.1}s",
+            report.processed
+        ),
+        Job::PointsExpiringMessages => println!(
+            "points-expiring-messages: {} members considered in {secs:.1}s",
             report.processed
         ),
         Job::TicketSla => println!(

@@ -401,3 +401,58 @@ pub fn pre_arrival_run(
     }
     Ok(considered)
 }
+
+/// The points-expiring reminders of one organisation: members whose lots
+/// expire the trigger's `days_before` (default 30) after `today`, with the
+/// points at stake, from the property of their latest stay. Marketing:
+/// consent and the weekly cap apply. Returns the members considered.
+pub fn points_expiring_run(
+    db: &crm_storage::Database,
+    org: &str,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    let Some(first) = db.read(|conn| crm_storage::properties::first_of_org(conn, org))? else {
+        return Ok(0);
+    };
+    let days = db
+        .read(|conn| store::triggers_of(conn, org, &first.id))?
+        .into_iter()
+        .find(|s| s.trigger == MessageTrigger::PointsExpiring)
+        .and_then(|s| s.days_before)
+        .unwrap_or(30);
+    let on = today + Duration::days(i64::from(days));
+    let due = db.read(|conn| crm_storage::loyalty::expiring_on(conn, org, on))?;
+    let Some(loyalty) = crate::loyalty::Loyalty::load(&mut *db.connection()?, org)? else {
+        return Ok(0);
+    };
+    for chunk in due.chunks(200) {
+        crate::state::write_transaction(db, |conn| {
+            for (guest_id, number, tier, points) in chunk {
+                let guest = crm_storage::guests::find(conn, org, guest_id)?;
+                let property = match crm_storage::insights::last_property_of(conn, org, guest_id)? {
+                    Some(p) => crm_storage::properties::find(conn, org, &p)?,
+                    None => first.clone(),
+                };
+                let mut values = base_values(&guest, &property);
+                values.insert("membership.member_number".into(), number.clone());
+                if let Ok(t) = loyalty.tier(tier) {
+                    values.insert("membership.tier".into(), t.name.clone());
+                }
+                values.insert("points.expiring".into(), points.to_string());
+                values.insert("points.expiring_on".into(), on.to_string());
+                enqueue(
+                    conn,
+                    MessageTrigger::PointsExpiring,
+                    &guest,
+                    &property,
+                    &format!("{guest_id}:{on}"),
+                    values,
+                    now,
+                )?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(due.len() as u64)
+}

@@ -1320,3 +1320,39 @@ pub fn audit(conn: &mut DbConnection, org_id: &str) -> StorageResult<(usize, Vec
         .collect();
     Ok((checked, wrong))
 }
+
+/// Per member (guest id, member number, tier id): the points left in lots
+/// expiring on `on` (the points-expiring reminders).
+pub fn expiring_on(
+    conn: &mut DbConnection,
+    org_id: &str,
+    on: NaiveDate,
+) -> StorageResult<Vec<(String, String, String, i64)>> {
+    let rows: Vec<(String, i64)> = points_lots::table
+        .filter(points_lots::org_id.eq(org_id))
+        .filter(points_lots::expires_on.eq(on))
+        .filter(points_lots::remaining.gt(0))
+        .select((points_lots::member_id, points_lots::remaining))
+        .load(conn)?;
+    let mut sums: std::collections::BTreeMap<String, i64> = Default::default();
+    for (m, r) in rows {
+        *sums.entry(m).or_default() += r;
+    }
+    let mut out = Vec::new();
+    for chunk in sums.keys().cloned().collect::<Vec<_>>().chunks(500) {
+        let members: Vec<(String, String, String, String)> = loyalty_members::table
+            .filter(loyalty_members::org_id.eq(org_id))
+            .filter(loyalty_members::id.eq_any(chunk))
+            .select((
+                loyalty_members::id,
+                loyalty_members::guest_id,
+                loyalty_members::member_number,
+                loyalty_members::tier_id,
+            ))
+            .load(conn)?;
+        for (id, guest, number, tier) in members {
+            out.push((guest, number, tier, sums.get(&id).copied().unwrap_or(0)));
+        }
+    }
+    Ok(out)
+}
