@@ -700,3 +700,111 @@ async fn members_are_reminded_of_points_about_to_expire() {
     let number = member["member_number"].as_str().unwrap();
     assert_eq!(m["body"], format!("{number}：500积分将于{expires}到期"));
 }
+
+/// A real SMTP server on loopback: Python's `smtpd` debugging server,
+/// which prints every message it receives.
+fn smtp_server() -> (
+    u16,
+    std::process::Child,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-u",
+            "-W",
+            "ignore",
+            "-m",
+            "smtpd",
+            "-n",
+            "-c",
+            "DebuggingServer",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs an SMTP server");
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = out.clone();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (port, child, out)
+}
+
+#[tokio::test]
+async fn e_mail_goes_through_a_real_smtp_server() {
+    let (port, mut server, received) = smtp_server();
+    let app = spawn_app_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let t = &app.admin_token;
+    let h = crate::reservations::hotel(&app, 10).await;
+    app.post("/api/v1/message-templates", t, json!({"name": "Confirmation", "trigger": "booking_confirmation",
+        "channel": "email", "language": "en", "subject": "Booking {{reservation.confirmation_number}}",
+        "body": "Dear {{guest.display_name}}, see you on {{reservation.arrival}}."}))
+        .await
+        .assert_status(201);
+    let guest = app
+        .create_guest(
+            t,
+            json!({"family_name_latin": "Smith", "given_name_latin": "Anna", "language": "en",
+            "emails": [{"address": "anna@example.co.uk"}]}),
+        )
+        .await;
+    let gid = guest["id"].as_str().unwrap();
+    let r = app
+        .post(
+            "/api/v1/reservations",
+            t,
+            book(
+                &h,
+                gid,
+                crate::reservations::shanghai_today() + chrono::Duration::days(9),
+            ),
+        )
+        .await;
+    let confirmation = r.assert_status(201)["confirmation_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = settled(&app, gid, "booking_confirmation").await;
+    assert_eq!(m["status"], "sent", "{m}");
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = received.lock().unwrap().clone();
+        if text.contains("Message-ID") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = server.kill();
+    assert!(
+        text.contains(&format!("Subject: Booking {confirmation}")),
+        "{text}"
+    );
+    assert!(text.contains("To: anna@example.co.uk"), "{text}");
+    assert!(
+        text.contains(&format!("<{}@hotel-crm>", m["id"].as_str().unwrap())),
+        "{text}"
+    );
+    assert!(text.contains("Dear Anna Smith, see you on"), "{text}");
+}

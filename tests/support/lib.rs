@@ -97,6 +97,8 @@ pub fn test_settings(database_url: String) -> Settings {
         pdf_font: None,
         webhook_poll_ms: 50,
         message_http_url: None,
+        smtp_url: None,
+        smtp_from: "Test Hotel <noreply@hotel.test>".into(),
         webhook_retry_base_ms: 100,
         // Tests run jobs themselves, for the day they choose.
         jobs_interval_secs: 0,

@@ -32,6 +32,10 @@ pub struct Settings {
     pub webhook_poll_ms: u64,
     /// Where guest messages go: a generic HTTP gateway, or the log.
     pub message_http_url: Option<String>,
+    /// E-mail goes to this SMTP relay (`smtp://host:port`), when set.
+    pub smtp_url: Option<String>,
+    /// The sender of guest e-mail.
+    pub smtp_from: String,
     /// First retry delay of a failed delivery; doubles each attempt.
     pub webhook_retry_base_ms: u64,
     /// How often the loyalty review and points expiry run; 0: never (run
@@ -132,6 +136,9 @@ impl Settings {
             pdf_font: var("HOTEL_CRM_PDF_FONT"),
             webhook_poll_ms: parse_num("HOTEL_CRM_WEBHOOK_POLL_MS", 1000)?,
             message_http_url: var("HOTEL_CRM_MESSAGE_HTTP_URL"),
+            smtp_url: var("HOTEL_CRM_SMTP_URL"),
+            smtp_from: var("HOTEL_CRM_SMTP_FROM")
+                .unwrap_or_else(|| "hotel-crm <noreply@localhost>".to_string()),
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,
             database_url,

@@ -226,7 +226,15 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
     .map_err(|e| e.to_string())?;
     let mut sent_count = 0;
     for m in due {
+        let by_smtp = m.channel.as_deref() == Some("email") && state.settings.smtp_url.is_some();
         let outcome = match &state.settings.message_http_url {
+            _ if by_smtp => {
+                let settings = state.settings.clone();
+                let message = m.clone();
+                tokio::task::spawn_blocking(move || send_smtp(&settings, &message))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
             None => {
                 // The log provider: that it went, never what or to whom.
                 log::info!(
@@ -274,6 +282,48 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
         .map_err(|e| e.to_string())?;
     }
     Ok(sent_count)
+}
+
+/// Sends an e-mail through the SMTP relay (plain SMTP: a relay on the
+/// host or in the private network, such as Postfix, which does TLS on).
+fn send_smtp(settings: &crate::config::Settings, m: &OutboxMessage) -> Result<(), String> {
+    use lettre::message::header::ContentType;
+    use lettre::{Message, SmtpTransport, Transport};
+    let url = settings.smtp_url.as_deref().unwrap_or_default();
+    let rest = url
+        .strip_prefix("smtp://")
+        .ok_or("HOTEL_CRM_SMTP_URL is smtp://host:port")?;
+    let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| "bad SMTP port")?),
+        None => (rest, 25),
+    };
+    let to = m.recipient.as_deref().ok_or("no recipient")?;
+    let email = Message::builder()
+        .from(
+            settings
+                .smtp_from
+                .parse()
+                .map_err(|_| "bad HOTEL_CRM_SMTP_FROM")?,
+        )
+        .to(to.parse().map_err(|_| "bad recipient")?)
+        .subject(m.subject.clone().unwrap_or_default())
+        .message_id(Some(format!("<{}@hotel-crm>", m.id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(m.body.clone().unwrap_or_default())
+        .map_err(|e| format!("cannot build the e-mail: {e}"))?;
+    SmtpTransport::builder_dangerous(host)
+        .port(port)
+        .timeout(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .send(&email)
+        .map(|_| ())
+        .map_err(|e| {
+            if e.is_permanent() {
+                "refused by the SMTP server".to_string()
+            } else {
+                "SMTP server unavailable".to_string()
+            }
+        })
 }
 
 /// Starts the delivery loop on the current Tokio runtime.
