@@ -187,8 +187,8 @@ pub fn change_tier(
     )?;
     // The member hears of it, from the hotel of their latest stay.
     let guest = crm_storage::guests::find(conn, &member.org_id, &member.guest_id)?;
-    let property = match crm_storage::insights::last_property_of(conn, &member.org_id, &guest.id)? {
-        Some(p) => Some(crm_storage::properties::find(conn, &member.org_id, &p)?),
+    let property = match crate::messaging::home_property(conn, &member.org_id, &guest.id, None)? {
+        Some(p) => Some(p),
         None => crm_storage::properties::first_of_org(conn, &member.org_id)?,
     };
     if let Some(property) = property {

@@ -12,6 +12,7 @@ use crm_domain::consent::{ConsentChannel, ConsentPurpose, ConsentStatus};
 use crm_domain::message::{
     after_quiet_hours, may_send, render, MessageChannel, MessageTrigger, Suppression,
 };
+use crm_storage::codec::enum_to_db;
 use crm_storage::guests::Guest;
 use crm_storage::messages::{self as store, OutboxMessage};
 use crm_storage::properties::Property;
@@ -41,17 +42,55 @@ pub fn base_values(g: &Guest, p: &Property) -> BTreeMap<String, String> {
     v
 }
 
-fn channel_name(c: MessageChannel) -> Option<String> {
-    serde_json::to_value(c)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
+/// The property a guest hears from when no stay is at hand: that of their
+/// latest stay, else `fallback` (the organisation's first, read once by
+/// the caller).
+pub fn home_property(
+    conn: &mut DbConnection,
+    org: &str,
+    guest_id: &str,
+    fallback: Option<&Property>,
+) -> Result<Option<Property>, ApiError> {
+    Ok(
+        match crm_storage::insights::last_property_of(conn, org, guest_id)? {
+            Some(p) => Some(crm_storage::properties::find(conn, org, &p)?),
+            None => fallback.cloned(),
+        },
+    )
 }
 
-fn suppressed(reason: Suppression) -> String {
-    serde_json::to_value(reason)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+/// The variables of a reservation's messages: the guest's and property's
+/// with the booking's dates, nights, room type and confirmation number.
+pub fn reservation_values(
+    guest: &Guest,
+    property: &Property,
+    r: &crm_storage::reservations::Reservation,
+    types: &[crm_storage::inventory::RoomType],
+) -> BTreeMap<String, String> {
+    let mut v = base_values(guest, property);
+    v.insert(
+        "reservation.confirmation_number".into(),
+        r.confirmation_number.clone(),
+    );
+    if let (Some(arrival), Some(departure)) = (
+        r.rooms.iter().map(|s| s.arrival).min(),
+        r.rooms.iter().map(|s| s.departure).max(),
+    ) {
+        v.insert("reservation.arrival".into(), arrival.to_string());
+        v.insert("reservation.departure".into(), departure.to_string());
+        v.insert(
+            "reservation.nights".into(),
+            (departure - arrival).num_days().to_string(),
+        );
+    }
+    if let Some(t) = r
+        .rooms
+        .first()
+        .and_then(|s| types.iter().find(|t| t.id == s.room_type_id))
+    {
+        v.insert("reservation.room_type".into(), t.name.clone());
+    }
+    v
 }
 
 /// Queues `trigger`'s message for a guest, once per `occasion` (the
@@ -74,10 +113,7 @@ pub fn enqueue(
     if !store::trigger_enabled(conn, &org, &property.id, trigger)? {
         return Ok(());
     }
-    let trigger_name = serde_json::to_value(trigger)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let trigger_name = enum_to_db(&trigger)?;
     let mut m = OutboxMessage {
         id: crm_domain::id::new_id().to_string(),
         org_id: org.clone(),
@@ -99,7 +135,7 @@ pub fn enqueue(
         created_at: now.naive_utc(),
     };
     if guest.erased_at.is_some() || guest.blacklist.is_some() {
-        m.reason = Some(suppressed(Suppression::GuestExcluded));
+        m.reason = Some(enum_to_db(&Suppression::GuestExcluded)?);
         store::enqueue(conn, &m)?;
         return Ok(());
     }
@@ -179,16 +215,16 @@ pub fn enqueue(
         match refusal {
             Some((t, why)) => {
                 m.template_id = Some(t.id.clone());
-                m.channel = channel_name(t.channel);
-                m.reason = Some(suppressed(why));
+                m.channel = Some(enum_to_db(&t.channel)?);
+                m.reason = Some(enum_to_db(&why)?);
             }
-            None => m.reason = Some(suppressed(Suppression::NoTemplate)),
+            None => m.reason = Some(enum_to_db(&Suppression::NoTemplate)?),
         }
         store::enqueue(conn, &m)?;
         return Ok(());
     };
     m.template_id = Some(template.id.clone());
-    m.channel = channel_name(template.channel);
+    m.channel = Some(enum_to_db(&template.channel)?);
     m.recipient = address;
     m.subject = template.subject.as_deref().map(|s| render(s, &values));
     m.body = Some(render(&template.body, &values));
@@ -374,12 +410,8 @@ pub fn birthday_run(
         crate::state::write_transaction(db, |conn| {
             for id in chunk {
                 let guest = crm_storage::guests::find(conn, org, id)?;
-                let property = match crm_storage::insights::last_property_of(conn, org, id)? {
-                    Some(p) => crm_storage::properties::find(conn, org, &p)?,
-                    None => match &fallback {
-                        Some(p) => p.clone(),
-                        None => continue,
-                    },
+                let Some(property) = home_property(conn, org, id, fallback.as_ref())? else {
+                    continue;
                 };
                 let values = base_values(&guest, &property);
                 enqueue(
@@ -432,8 +464,7 @@ pub fn pre_arrival_run(
                 for id in chunk {
                     let r = crm_storage::reservations::find(conn, org, id)?;
                     let guest = crm_storage::guests::find(conn, org, &r.guest_id)?;
-                    let mut values = base_values(&guest, &property);
-                    values.extend(crate::routes::reservations::reservation_values(&r, &types));
+                    let values = reservation_values(&guest, &property, &r, &types);
                     enqueue(
                         conn,
                         MessageTrigger::PreArrival,
@@ -480,9 +511,8 @@ pub fn points_expiring_run(
         crate::state::write_transaction(db, |conn| {
             for (guest_id, number, tier, points) in chunk {
                 let guest = crm_storage::guests::find(conn, org, guest_id)?;
-                let property = match crm_storage::insights::last_property_of(conn, org, guest_id)? {
-                    Some(p) => crm_storage::properties::find(conn, org, &p)?,
-                    None => first.clone(),
+                let Some(property) = home_property(conn, org, guest_id, Some(&first))? else {
+                    continue;
                 };
                 let mut values = base_values(&guest, &property);
                 values.insert("membership.member_number".into(), number.clone());

@@ -23,8 +23,9 @@ pub struct ReportScope {
 }
 
 impl ReportScope {
-    /// The date range, with far-away bounds for the sides not given.
-    fn dates(&self) -> (NaiveDate, NaiveDate) {
+    /// The date range, with far-away bounds for the sides not given
+    /// (ones both databases compare, SQLite as text).
+    pub fn dates(&self) -> (NaiveDate, NaiveDate) {
         let far_past = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
         let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
         (self.from.unwrap_or(far_past), self.to.unwrap_or(far_future))

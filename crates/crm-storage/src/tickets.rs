@@ -489,17 +489,22 @@ type KpiRow = (
     String,
 );
 
+/// Tickets created from the start of `from` to the end of `to` (UTC days).
 pub fn kpi_facts(
     conn: &mut DbConnection,
     org_id: &str,
     property_id: Option<&str>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
 ) -> StorageResult<Vec<KpiFacts>> {
+    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let end = to
+        .and_hms_micro_opt(23, 59, 59, 999_999)
+        .unwrap_or_default();
     let mut q = tickets::table
         .filter(tickets::org_id.eq(org_id.to_string()))
-        .filter(tickets::created_at.ge(to_db(from)))
-        .filter(tickets::created_at.lt(to_db(to)))
+        .filter(tickets::created_at.ge(start))
+        .filter(tickets::created_at.le(end))
         .select((
             tickets::property_id,
             tickets::assignee_id,

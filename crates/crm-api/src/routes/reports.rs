@@ -494,13 +494,7 @@ report!(
         use chrono::{TimeZone, Utc};
         use std::collections::BTreeMap;
         let day = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default());
-        // Bounds both databases compare correctly (SQLite compares text).
-        let (first, last) = (
-            NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default(),
-            NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default(),
-        );
-        let from = day(scope.from.unwrap_or(first).max(first));
-        let to = day(scope.to.unwrap_or(last).min(last).succ_opt().unwrap_or(last));
+        let (from, to) = scope.dates();
         let facts = crm_storage::tickets::kpi_facts(conn, org, scope.property_id.as_deref(), from, to)?;
         let mut groups: BTreeMap<(&str, String), Kpi> = BTreeMap::new();
         let start_of_today = day(today);
@@ -599,7 +593,7 @@ report!(
     "Survey satisfaction per property and month of answer: responses, the average of each dimension (1–5) and the net promoter score (−100 to 100).",
     |conn, org, scope, _today| {
         use crm_domain::survey::{net_promoter_score, Dimension};
-        let (from, to) = report_dates(scope);
+        let (from, to) = scope.dates();
         let cells = crm_storage::surveys::satisfaction(conn, org, scope.property_id.as_deref(), from, to)?;
         let mut columns = vec!["property_id", "month", "responses"];
         columns.extend(Dimension::ALL.iter().map(|d| d.as_str()));
@@ -631,7 +625,7 @@ report!(
     "reportReviewRatings",
     "Online reviews per property, month and site: how many and their average score (0–100, comparable across sites' scales).",
     |conn, org, scope, _today| {
-        let (from, to) = report_dates(scope);
+        let (from, to) = scope.dates();
         let cells = crm_storage::surveys::review_ratings(conn, org, scope.property_id.as_deref(), from, to)?;
         let mut t = Table::new(
             "review-ratings",
@@ -649,15 +643,3 @@ report!(
         Ok(t)
     }
 );
-
-/// The report's date range, with bounds both databases compare.
-fn report_dates(scope: &ReportScope) -> (NaiveDate, NaiveDate) {
-    (
-        scope
-            .from
-            .unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
-        scope
-            .to
-            .unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default()),
-    )
-}

@@ -789,8 +789,7 @@ pub fn book(
     )?;
     // The hotel confirms what was booked with it; OTAs confirm their own.
     if reservation.channel != Channel::Ota {
-        let mut values = crate::messaging::base_values(&guest, &property);
-        values.extend(reservation_values(&reservation, &types));
+        let values = crate::messaging::reservation_values(&guest, &property, &reservation, &types);
         crate::messaging::enqueue(
             conn,
             MessageTrigger::BookingConfirmation,
@@ -812,35 +811,24 @@ pub fn book(
     })
 }
 
-/// A reservation's message variables.
-pub fn reservation_values(
+/// The guest, property and message variables of a reservation's
+/// check-in and check-out messages.
+fn message_context(
+    conn: &mut DbConnection,
     r: &Reservation,
-    types: &[RoomType],
-) -> std::collections::BTreeMap<String, String> {
-    let mut v = std::collections::BTreeMap::new();
-    v.insert(
-        "reservation.confirmation_number".into(),
-        r.confirmation_number.clone(),
-    );
-    if let (Some(arrival), Some(departure)) = (
-        r.rooms.iter().map(|s| s.arrival).min(),
-        r.rooms.iter().map(|s| s.departure).max(),
-    ) {
-        v.insert("reservation.arrival".into(), arrival.to_string());
-        v.insert("reservation.departure".into(), departure.to_string());
-        v.insert(
-            "reservation.nights".into(),
-            (departure - arrival).num_days().to_string(),
-        );
-    }
-    if let Some(t) = r
-        .rooms
-        .first()
-        .and_then(|s| types.iter().find(|t| t.id == s.room_type_id))
-    {
-        v.insert("reservation.room_type".into(), t.name.clone());
-    }
-    v
+) -> Result<
+    (
+        Guest,
+        crm_storage::properties::Property,
+        std::collections::BTreeMap<String, String>,
+    ),
+    ApiError,
+> {
+    let guest = guests::find(conn, &r.org_id, &r.guest_id)?;
+    let property = properties::find(conn, &r.org_id, &r.property_id)?;
+    let types = inventory::room_types_of(conn, &r.org_id, &r.property_id)?;
+    let values = crate::messaging::reservation_values(&guest, &property, r, &types);
+    Ok((guest, property, values))
 }
 
 /// The account a booking is for: the one given (which must exist), or
@@ -1314,11 +1302,7 @@ async fn change_status(
                     if today < arrival || today >= departure {
                         return Err(ApiError::conflict("outside_stay_dates", "Check-in is possible from the arrival date until the night before departure (property time)."));
                     }
-                    let guest = guests::find(conn, &org, &current.guest_id)?;
-                    let property = properties::find(conn, &org, &current.property_id)?;
-                    let types = inventory::room_types_of(conn, &org, &current.property_id)?;
-                    let mut values = crate::messaging::base_values(&guest, &property);
-                    values.extend(reservation_values(&current, &types));
+                    let (guest, property, values) = message_context(conn, &current)?;
                     crate::messaging::enqueue(
                         conn,
                         MessageTrigger::InStayWelcome,
@@ -1369,11 +1353,7 @@ async fn change_status(
                     reservations::record_stay(conn, &stay, now)?;
                     crate::loyalty::on_check_out(conn, &actor, &stay, now.date_naive(), now)?;
                     let invitation = crate::routes::surveys::invite_after_stay(conn, &stay, now)?;
-                    let guest = guests::find(conn, &org, &current.guest_id)?;
-                    let property = properties::find(conn, &org, &current.property_id)?;
-                    let types = inventory::room_types_of(conn, &org, &current.property_id)?;
-                    let mut values = crate::messaging::base_values(&guest, &property);
-                    values.extend(reservation_values(&current, &types));
+                    let (guest, property, mut values) = message_context(conn, &current)?;
                     if let Some(i) = &invitation {
                         let token = crate::routes::surveys::link_token(
                             &secret,
