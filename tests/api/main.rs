@@ -5,6 +5,7 @@
 mod analytics;
 mod api_quality;
 mod auth;
+mod campaigns;
 mod channels;
 mod contracts;
 mod demo;

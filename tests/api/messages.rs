@@ -485,6 +485,9 @@ async fn birthday_greetings_need_marketing_consent_and_respect_the_weekly_cap() 
             sent_at: Some(now.naive_utc()),
             last_error: None,
             created_at: now.naive_utc(),
+            campaign_id: None,
+            coupon_code: None,
+            delivered_at: None,
         };
         app.db
             .write(|conn| crm_storage::messages::enqueue(conn, &m))

@@ -37,10 +37,13 @@ pub enum Job {
     PreArrivalMessages,
     /// Reminds members of points about to expire.
     PointsExpiringMessages,
+    /// Sends the campaigns whose time has come, and resumes any whose
+    /// sender stopped.
+    Campaigns,
 }
 
 impl Job {
-    pub const ALL: [Job; 11] = [
+    pub const ALL: [Job; 12] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
@@ -52,6 +55,7 @@ impl Job {
         Job::BirthdayMessages,
         Job::PreArrivalMessages,
         Job::PointsExpiringMessages,
+        Job::Campaigns,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +71,7 @@ impl Job {
             Job::BirthdayMessages => "birthday-messages",
             Job::PreArrivalMessages => "pre-arrival-messages",
             Job::PointsExpiringMessages => "points-expiring-messages",
+            Job::Campaigns => "campaigns",
         }
     }
 
@@ -95,8 +100,15 @@ pub fn run(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Report, ApiError> {
-    let orgs = db.read(organizations::list_all)?;
     let mut report = Report::default();
+    if job == Job::Campaigns {
+        // Every organisation's due campaigns in one query.
+        let (considered, completed) = crate::campaigns::run_due(db, now)?;
+        report.processed = considered;
+        report.changed = completed;
+        return Ok(report);
+    }
+    let orgs = db.read(organizations::list_all)?;
     for org in orgs {
         match job {
             Job::LoyaltyReview => {
@@ -203,6 +215,7 @@ pub fn run(
             Job::PointsExpiringMessages => {
                 report.processed += crate::messaging::points_expiring_run(db, &org.id, today, now)?;
             }
+            Job::Campaigns => {}
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -215,31 +228,32 @@ pub fn run(
 }
 
 /// Runs the jobs every `interval` on the blocking pool, and the ticket SLA
-/// scan every minute (or every `interval`, if shorter): deadlines are
-/// minutes apart.
+/// scan and due campaigns every minute (or every `interval`, if shorter):
+/// deadlines and schedules are minutes apart.
 pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
     let sla_state = state.clone();
     let sla_interval = interval.min(std::time::Duration::from_secs(60));
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(sla_interval).await;
-            let db = sla_state.db.clone();
-            let now = sla_state.clock.now();
-            let outcome = tokio::task::spawn_blocking(move || {
-                run(&db, Job::TicketSla, now.date_naive(), now)
-            })
-            .await;
-            match outcome {
-                Ok(Ok(r)) if r.changed > 0 => {
-                    log::info!(
-                        "job ticket-sla: {} due, {} escalated",
-                        r.processed,
-                        r.changed
-                    )
+            for job in [Job::TicketSla, Job::Campaigns] {
+                let db = sla_state.db.clone();
+                let now = sla_state.clock.now();
+                let outcome =
+                    tokio::task::spawn_blocking(move || run(&db, job, now.date_naive(), now)).await;
+                match outcome {
+                    Ok(Ok(r)) if r.changed > 0 || (job == Job::Campaigns && r.processed > 0) => {
+                        log::info!(
+                            "job {}: {} processed, {} changed",
+                            job.name(),
+                            r.processed,
+                            r.changed
+                        )
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => log::warn!("job {} failed: {e}", job.name()),
+                    Err(e) => log::warn!("job {} panicked: {e}", job.name()),
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => log::warn!("job ticket-sla failed: {e}"),
-                Err(e) => log::warn!("job ticket-sla panicked: {e}"),
             }
         }
     });

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod campaigns;
 pub mod config;
 pub mod config_cache;
 pub mod contracts;

@@ -387,6 +387,10 @@ fn run_job(
                 return Err("the ledger and the balances disagree".into());
             }
         }
+        Job::Campaigns => println!(
+            "campaigns: {} segment members considered, {} campaigns completed in {secs:.1}s",
+            report.processed, report.changed
+        ),
         Job::ContractLifecycle => println!(
             "contract-lifecycle: {} open contracts checked, {} activated or expired in {secs:.1}s",
             report.processed, report.changed

@@ -14,7 +14,7 @@ use crm_domain::message::{
 };
 use crm_storage::codec::enum_to_db;
 use crm_storage::guests::Guest;
-use crm_storage::messages::{self as store, OutboxMessage};
+use crm_storage::messages::{self as store, MessageTemplate, OutboxMessage};
 use crm_storage::properties::Property;
 use crm_storage::{consents, DbConnection};
 use std::collections::BTreeMap;
@@ -93,52 +93,10 @@ pub fn reservation_values(
     v
 }
 
-/// Queues `trigger`'s message for a guest, once per `occasion` (the
-/// reservation, the stay): in the guest's language (else the hotel's
-/// templates in Chinese, then English), by e-mail if the guest has an
-/// address and there is a template, else by SMS; held through the quiet
-/// hours of the property's time zone. What cannot be sent is recorded as
-/// suppressed with the reason. A property that switched the trigger off
-/// sends nothing.
-pub fn enqueue(
-    conn: &mut DbConnection,
-    trigger: MessageTrigger,
-    guest: &Guest,
-    property: &Property,
-    occasion: &str,
-    values: BTreeMap<String, String>,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let org = guest.org_id.clone();
-    if !store::trigger_enabled(conn, &org, &property.id, trigger)? {
-        return Ok(());
-    }
-    let trigger_name = enum_to_db(&trigger)?;
-    let mut m = OutboxMessage {
-        id: crm_domain::id::new_id().to_string(),
-        org_id: org.clone(),
-        guest_id: guest.id.clone(),
-        property_id: Some(property.id.clone()),
-        template_id: None,
-        trigger_kind: trigger_name.clone(),
-        channel: None,
-        recipient: None,
-        subject: None,
-        body: None,
-        status: "suppressed".into(),
-        reason: None,
-        dedupe_key: format!("{trigger_name}:{occasion}"),
-        attempts: 0,
-        next_attempt_at: now.naive_utc(),
-        sent_at: None,
-        last_error: None,
-        created_at: now.naive_utc(),
-    };
-    if guest.erased_at.is_some() || guest.blacklist.is_some() {
-        m.reason = Some(enum_to_db(&Suppression::GuestExcluded)?);
-        store::enqueue(conn, &m)?;
-        return Ok(());
-    }
+/// The languages a guest's templates are looked for in, best first: the
+/// guest's (and its primary subtag), then the hotel's Chinese, then
+/// English.
+pub fn languages_of(guest: &Guest) -> Vec<String> {
     let mut languages: Vec<String> = guest
         .profile
         .language
@@ -153,53 +111,65 @@ pub fn enqueue(
         languages.push(primary);
     }
     languages.extend(["zh".to_string(), "en".to_string()]);
-    let email = guest
-        .profile
-        .emails
-        .first()
-        .map(|(e, _)| e.as_str().to_string());
-    let phone = guest
-        .profile
-        .phones
-        .first()
-        .map(|(p, _)| p.as_str().to_string());
-    // Marketing goes only where the guest consented, and not more than the
-    // weekly cap; service messages need neither.
-    let consented: Vec<ConsentChannel> = if trigger.is_marketing() {
-        consents::current(conn, &org, &guest.id)?
-            .into_iter()
-            .filter(|c| {
-                c.purpose == ConsentPurpose::Marketing && c.status == ConsentStatus::Granted
-            })
-            .filter_map(|c| c.channel)
-            .collect()
-    } else {
-        vec![]
-    };
-    let recent = if trigger.is_marketing() {
-        store::marketing_sent_since(conn, &org, &guest.id, now - Duration::days(7))?
-    } else {
-        0
-    };
-    // The first channel that works; otherwise the reason of the best try.
-    let mut choice = None;
-    let mut refusal: Option<(store::MessageTemplate, Suppression)> = None;
+    languages
+}
+
+/// How a message reaches a guest, or why it does not.
+pub enum Choice<'a> {
+    Send {
+        template: &'a MessageTemplate,
+        address: String,
+    },
+    Suppress {
+        /// The template of the best try, if any channel had one.
+        template: Option<&'a MessageTemplate>,
+        why: Suppression,
+    },
+}
+
+/// Picks the channel among a trigger's active `templates`: e-mail if the
+/// guest has an address (and, for marketing, consent on it and room under
+/// the weekly cap) and a template in one of their languages, else SMS.
+/// Otherwise the reason of the best try: a missing address is the weakest.
+pub fn choose<'a>(
+    trigger: MessageTrigger,
+    guest: &Guest,
+    templates: &'a [MessageTemplate],
+    consented: &[ConsentChannel],
+    recent_marketing: i64,
+) -> Choice<'a> {
+    if guest.erased_at.is_some() || guest.blacklist.is_some() {
+        return Choice::Suppress {
+            template: None,
+            why: Suppression::GuestExcluded,
+        };
+    }
+    let languages = languages_of(guest);
+    let email = guest.profile.emails.first().map(|(e, _)| e.as_str());
+    let phone = guest.profile.phones.first().map(|(p, _)| p.as_str());
+    let mut refusal: Option<(&MessageTemplate, Suppression)> = None;
     for (channel, consent_channel, address) in [
-        (MessageChannel::Email, ConsentChannel::Email, &email),
-        (MessageChannel::Sms, ConsentChannel::Sms, &phone),
+        (MessageChannel::Email, ConsentChannel::Email, email),
+        (MessageChannel::Sms, ConsentChannel::Sms, phone),
     ] {
-        let Some(t) = store::template_for(conn, &org, trigger, channel, &languages)? else {
+        let Some(t) = languages.iter().find_map(|l| {
+            templates
+                .iter()
+                .find(|t| t.channel == channel && t.language.eq_ignore_ascii_case(l))
+        }) else {
             continue;
         };
         match may_send(
             trigger,
             address.is_some(),
             consented.contains(&consent_channel),
-            recent,
+            recent_marketing,
         ) {
             Ok(()) => {
-                choice = Some((t, address.clone()));
-                break;
+                return Choice::Send {
+                    template: t,
+                    address: address.unwrap_or_default().to_string(),
+                }
             }
             Err(why) => {
                 if refusal
@@ -211,32 +181,140 @@ pub fn enqueue(
             }
         }
     }
-    let Some((template, address)) = choice else {
-        match refusal {
-            Some((t, why)) => {
+    match refusal {
+        Some((t, why)) => Choice::Suppress {
+            template: Some(t),
+            why,
+        },
+        None => Choice::Suppress {
+            template: None,
+            why: Suppression::NoTemplate,
+        },
+    }
+}
+
+/// The outbox row of a choice: rendered and queued (held through the
+/// quiet hours of `tz` for texts), or suppressed with the reason.
+#[allow(clippy::too_many_arguments)]
+pub fn outbox_row(
+    choice: &Choice,
+    trigger_name: &str,
+    guest: &Guest,
+    property_id: &str,
+    dedupe_key: String,
+    values: &BTreeMap<String, String>,
+    tz: Option<chrono_tz::Tz>,
+    now: DateTime<Utc>,
+) -> Result<OutboxMessage, ApiError> {
+    let mut m = OutboxMessage {
+        id: crm_domain::id::new_id().to_string(),
+        org_id: guest.org_id.clone(),
+        guest_id: guest.id.clone(),
+        property_id: Some(property_id.to_string()),
+        template_id: None,
+        trigger_kind: trigger_name.to_string(),
+        channel: None,
+        recipient: None,
+        subject: None,
+        body: None,
+        status: "suppressed".into(),
+        reason: None,
+        dedupe_key,
+        attempts: 0,
+        next_attempt_at: now.naive_utc(),
+        sent_at: None,
+        last_error: None,
+        created_at: now.naive_utc(),
+        campaign_id: None,
+        coupon_code: None,
+        delivered_at: None,
+    };
+    match choice {
+        Choice::Suppress { template, why } => {
+            if let Some(t) = template {
                 m.template_id = Some(t.id.clone());
                 m.channel = Some(enum_to_db(&t.channel)?);
-                m.reason = Some(enum_to_db(&why)?);
             }
-            None => m.reason = Some(enum_to_db(&Suppression::NoTemplate)?),
+            m.reason = Some(enum_to_db(why)?);
         }
-        store::enqueue(conn, &m)?;
-        return Ok(());
-    };
-    m.template_id = Some(template.id.clone());
-    m.channel = Some(enum_to_db(&template.channel)?);
-    m.recipient = address;
-    m.subject = template.subject.as_deref().map(|s| render(s, &values));
-    m.body = Some(render(&template.body, &values));
-    m.status = "queued".into();
-    if let Ok(tz) = property.time_zone.parse::<chrono_tz::Tz>() {
-        let local = now.with_timezone(&tz).naive_local();
-        if let Some(morning) = after_quiet_hours(template.channel, local) {
-            if let Some(at) = tz.from_local_datetime(&morning).earliest() {
-                m.next_attempt_at = at.with_timezone(&Utc).naive_utc();
+        Choice::Send { template, address } => {
+            m.template_id = Some(template.id.clone());
+            m.channel = Some(enum_to_db(&template.channel)?);
+            m.recipient = Some(address.clone());
+            m.subject = template.subject.as_deref().map(|s| render(s, values));
+            m.body = Some(render(&template.body, values));
+            m.status = "queued".into();
+            if let Some(tz) = tz {
+                let local = now.with_timezone(&tz).naive_local();
+                if let Some(morning) = after_quiet_hours(template.channel, local) {
+                    if let Some(at) = tz.from_local_datetime(&morning).earliest() {
+                        m.next_attempt_at = at.with_timezone(&Utc).naive_utc();
+                    }
+                }
             }
         }
     }
+    Ok(m)
+}
+
+/// The channels a guest gave marketing consent on.
+fn marketing_consent(
+    conn: &mut DbConnection,
+    org: &str,
+    guest_id: &str,
+) -> Result<Vec<ConsentChannel>, ApiError> {
+    Ok(consents::current(conn, org, guest_id)?
+        .into_iter()
+        .filter(|c| c.purpose == ConsentPurpose::Marketing && c.status == ConsentStatus::Granted)
+        .filter_map(|c| c.channel)
+        .collect())
+}
+
+/// Queues `trigger`'s message for a guest, once per `occasion` (the
+/// reservation, the stay), as [`choose`] decides; what cannot be sent is
+/// recorded as suppressed with the reason. A property that switched the
+/// trigger off sends nothing.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    trigger: MessageTrigger,
+    guest: &Guest,
+    property: &Property,
+    occasion: &str,
+    values: BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let org = guest.org_id.clone();
+    if !store::trigger_enabled(conn, &org, &property.id, trigger)? {
+        return Ok(());
+    }
+    let trigger_name = enum_to_db(&trigger)?;
+    let excluded = guest.erased_at.is_some() || guest.blacklist.is_some();
+    let templates = if excluded {
+        vec![]
+    } else {
+        store::active_templates(conn, &org, trigger)?
+    };
+    // Marketing goes only where the guest consented, and not more than the
+    // weekly cap; service messages need neither.
+    let (consented, recent) = if trigger.is_marketing() && !excluded {
+        (
+            marketing_consent(conn, &org, &guest.id)?,
+            store::marketing_sent_since(conn, &org, &guest.id, now - Duration::days(7))?,
+        )
+    } else {
+        (vec![], 0)
+    };
+    let choice = choose(trigger, guest, &templates, &consented, recent);
+    let m = outbox_row(
+        &choice,
+        &trigger_name,
+        guest,
+        &property.id,
+        format!("{trigger_name}:{occasion}"),
+        &values,
+        property.time_zone.parse::<chrono_tz::Tz>().ok(),
+        now,
+    )?;
     store::enqueue(conn, &m)?;
     Ok(())
 }
@@ -263,6 +341,9 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
     let mut sent_count = 0;
     for m in due {
         let by_smtp = m.channel.as_deref() == Some("email") && state.settings.smtp_url.is_some();
+        // Only the log provider knows at once that a message arrived; a
+        // gateway confirms with a receipt (`POST /messages/{id}/receipt`).
+        let confirms = !by_smtp && state.settings.message_http_url.is_none();
         let outcome = match &state.settings.message_http_url {
             _ if by_smtp => {
                 let settings = state.settings.clone();
@@ -311,7 +392,7 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
         let db = state.db.clone();
         let error = outcome.err();
         tokio::task::spawn_blocking(move || {
-            db.write(|conn| store::record_attempt(conn, &m, sent, error, retry, now))
+            db.write(|conn| store::record_attempt(conn, &m, sent, confirms, error, retry, now))
         })
         .await
         .map_err(|e| e.to_string())?

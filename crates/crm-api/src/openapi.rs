@@ -47,6 +47,7 @@ use utoipa_actix_web::AppExt;
         (name = "messages", description = "Message templates per trigger, channel and language, previews, and each property's triggers (全周期沟通)."),
         (name = "surveys", description = "Satisfaction surveys: templates, the invitation after check-out, the public answer behind a signed link (满意度调查)."),
         (name = "reviews", description = "Online reviews and the hotel's replies (口碑)."),
+        (name = "campaigns", description = "Campaigns to a segment: templates, schedule, budget and cost, coupons or packages, redemptions on bookings, attribution and ROI (营销活动)."),
         (name = "tickets", description = "Complaints and service requests with SLA deadlines, escalation, compensation and staff notifications (投诉/服务工单)."),
     )
 )]

@@ -6,6 +6,7 @@
 //! never carry unchecked strings.
 
 pub mod analytics;
+pub mod campaign;
 pub mod channel;
 pub mod clock;
 pub mod consent;

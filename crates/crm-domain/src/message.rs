@@ -80,9 +80,10 @@ impl MessageTrigger {
             MessageTrigger::PostStayThankYou => {
                 &["guest", "property", "membership", "reservation", "survey"]
             }
-            MessageTrigger::Birthday | MessageTrigger::TierChange | MessageTrigger::Campaign => {
+            MessageTrigger::Birthday | MessageTrigger::TierChange => {
                 &["guest", "property", "membership"]
             }
+            MessageTrigger::Campaign => &["guest", "property", "membership", "offer"],
             MessageTrigger::PointsExpiring => &["guest", "property", "membership", "points"],
         }
     }
@@ -118,6 +119,17 @@ pub const MESSAGE_VARIABLES: &[(&str, &str, &str)] = &[
     ),
     ("points.expiring", "points expiring", "1,200"),
     ("points.expiring_on", "when they expire", "2026-12-31"),
+    (
+        "offer.code",
+        "the campaign's coupon or package code (the guest's own where personal)",
+        "SPR-7KQ2M9XD",
+    ),
+    ("offer.title", "what the offer is", "15% off"),
+    (
+        "offer.valid_until",
+        "last day to book with the code",
+        "2027-01-31",
+    ),
 ];
 
 /// Whether `trigger`'s messages may use `name`.
@@ -290,6 +302,8 @@ pub enum Suppression {
     GuestExcluded,
     /// No active template for the trigger, channel and language.
     NoTemplate,
+    /// The campaign was cancelled before the message went out.
+    CampaignCancelled,
 }
 
 /// Marketing messages a guest may receive in 7 days.

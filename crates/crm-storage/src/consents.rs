@@ -114,6 +114,42 @@ pub fn current(
     Ok(latest)
 }
 
+/// For many guests at once (a campaign's chunk): the channels on which
+/// each has marketing consent now (their latest marketing record per
+/// channel is a grant).
+pub fn marketing_channels(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_ids: &[String],
+) -> StorageResult<std::collections::HashMap<String, Vec<ConsentChannel>>> {
+    let rows: Vec<(String, Option<String>, String)> = guest_consents::table
+        .filter(guest_consents::org_id.eq(org_id))
+        .filter(guest_consents::guest_id.eq_any(guest_ids))
+        .filter(guest_consents::purpose.eq(enum_to_db(&ConsentPurpose::Marketing)?))
+        .order((guest_consents::guest_id, guest_consents::id.desc()))
+        .select((
+            guest_consents::guest_id,
+            guest_consents::channel,
+            guest_consents::status,
+        ))
+        .load(conn)?;
+    let granted = enum_to_db(&ConsentStatus::Granted)?;
+    let mut seen: std::collections::HashSet<(String, Option<String>)> = Default::default();
+    let mut out: std::collections::HashMap<String, Vec<ConsentChannel>> = Default::default();
+    for (guest, channel, status) in rows {
+        // Rows come newest first per guest: the first per channel is current.
+        if !seen.insert((guest.clone(), channel.clone())) {
+            continue;
+        }
+        if status == granted {
+            if let Some(c) = channel {
+                out.entry(guest).or_default().push(enum_from_db(&c)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Every record, oldest first (data subject export).
 pub fn all_for_guest(
     conn: &mut DbConnection,

@@ -15,6 +15,7 @@ pub mod api_clients {
 pub mod accounts;
 pub mod audit;
 pub mod bulk;
+pub mod campaigns;
 mod clients;
 pub mod consents;
 pub mod contracts;

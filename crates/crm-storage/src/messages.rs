@@ -269,6 +269,11 @@ pub struct OutboxMessage {
     pub sent_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+    pub campaign_id: Option<String>,
+    /// The recipient's own campaign code.
+    pub coupon_code: Option<String>,
+    /// Confirmed by the provider.
+    pub delivered_at: Option<NaiveDateTime>,
 }
 
 /// Writes a message unless one with its dedupe key exists; false then.
@@ -289,28 +294,23 @@ pub fn enqueue(conn: &mut DbConnection, m: &OutboxMessage) -> StorageResult<bool
     Ok(true)
 }
 
-/// The active template for a trigger and channel in the first of
-/// `languages` that has one.
-pub fn template_for(
+/// The organisation's active templates of a trigger (every channel and
+/// language).
+pub fn active_templates(
     conn: &mut DbConnection,
     org_id: &str,
     trigger: MessageTrigger,
-    channel: MessageChannel,
-    languages: &[String],
-) -> StorageResult<Option<MessageTemplate>> {
-    let rows: Vec<TemplateRow> = message_templates::table
+) -> StorageResult<Vec<MessageTemplate>> {
+    message_templates::table
         .filter(message_templates::org_id.eq(org_id))
         .filter(message_templates::trigger_kind.eq(enum_to_db(&trigger)?))
-        .filter(message_templates::channel.eq(enum_to_db(&channel)?))
         .filter(message_templates::active.eq(true))
+        .order(message_templates::id.asc())
         .select(TemplateRow::as_select())
-        .load(conn)?;
-    for l in languages {
-        if let Some(r) = rows.iter().find(|r| r.language.eq_ignore_ascii_case(l)) {
-            return Ok(Some(r.clone().try_into()?));
-        }
-    }
-    Ok(None)
+        .load(conn)?
+        .into_iter()
+        .map(MessageTemplate::try_from)
+        .collect()
 }
 
 /// Whether a property sends a trigger's messages.
@@ -361,10 +361,14 @@ pub fn lease_due(
 }
 
 /// Records a send attempt: sent, retried at `retry_at`, or failed.
+/// `delivered`: the provider confirms delivery as it accepts (the log
+/// provider); others confirm later with a receipt.
+#[allow(clippy::too_many_arguments)]
 pub fn record_attempt(
     conn: &mut DbConnection,
     m: &OutboxMessage,
     sent: bool,
+    delivered: bool,
     error: Option<String>,
     retry_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -386,9 +390,40 @@ pub fn record_attempt(
         message_outbox::last_error.eq(error),
         message_outbox::next_attempt_at.eq(to_db(retry_at.unwrap_or(now))),
         message_outbox::sent_at.eq(sent.then(|| to_db(now))),
+        message_outbox::delivered_at.eq((sent && delivered).then(|| to_db(now))),
     ))
     .execute(conn)?;
     Ok(())
+}
+
+/// A provider's delivery receipt: `delivered` stamps the time; a bounce
+/// makes a sent message failed. False for an unknown or unsent message.
+pub fn record_receipt(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    delivered: bool,
+    now: DateTime<Utc>,
+) -> StorageResult<bool> {
+    use crate::schema::message_outbox;
+    let target = message_outbox::table
+        .filter(message_outbox::org_id.eq(org_id))
+        .filter(message_outbox::id.eq(id))
+        .filter(message_outbox::status.eq("sent"));
+    let n = if delivered {
+        diesel::update(target)
+            .set(message_outbox::delivered_at.eq(Some(to_db(now))))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                message_outbox::status.eq("failed"),
+                message_outbox::last_error.eq(Some("bounced")),
+                message_outbox::delivered_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?
+    };
+    Ok(n == 1)
 }
 
 pub fn messages_of_guest(
@@ -449,6 +484,35 @@ pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> StorageResult<boo
     Ok(due.is_some())
 }
 
+fn marketing_kinds() -> StorageResult<Vec<String>> {
+    MessageTrigger::ALL
+        .into_iter()
+        .filter(|t| t.is_marketing())
+        .map(|t| enum_to_db(&t))
+        .collect()
+}
+
+/// `marketing_sent_since` for many guests in one query: guests with none
+/// are absent.
+pub fn marketing_counts_since(
+    conn: &mut DbConnection,
+    org_id: &str,
+    guest_ids: &[String],
+    since: DateTime<Utc>,
+) -> StorageResult<std::collections::HashMap<String, i64>> {
+    use crate::schema::message_outbox;
+    let rows: Vec<(String, i64)> = message_outbox::table
+        .filter(message_outbox::org_id.eq(org_id))
+        .filter(message_outbox::guest_id.eq_any(guest_ids))
+        .filter(message_outbox::trigger_kind.eq_any(marketing_kinds()?))
+        .filter(message_outbox::status.eq_any(["queued", "sent"]))
+        .filter(message_outbox::created_at.ge(to_db(since)))
+        .group_by(message_outbox::guest_id)
+        .select((message_outbox::guest_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Marketing messages (birthday, points expiring, campaigns) sent or
 /// queued to a guest since `since`: the frequency cap counts them.
 pub fn marketing_sent_since(
@@ -458,11 +522,7 @@ pub fn marketing_sent_since(
     since: DateTime<Utc>,
 ) -> StorageResult<i64> {
     use crate::schema::message_outbox;
-    let kinds: Vec<String> = MessageTrigger::ALL
-        .into_iter()
-        .filter(|t| t.is_marketing())
-        .map(|t| enum_to_db(&t))
-        .collect::<StorageResult<_>>()?;
+    let kinds = marketing_kinds()?;
     Ok(message_outbox::table
         .filter(message_outbox::org_id.eq(org_id))
         .filter(message_outbox::guest_id.eq(guest_id))

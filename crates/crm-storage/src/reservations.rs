@@ -42,6 +42,8 @@ struct ReservationRow {
     updated_at: NaiveDateTime,
     account_id: Option<String>,
     contract_id: Option<String>,
+    discount_amount: i64,
+    coupon_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -114,6 +116,11 @@ pub struct Reservation {
     pub account_id: Option<String>,
     /// The contract whose code it quoted.
     pub contract_id: Option<String>,
+    /// What a campaign's coupon took off the rooms' amounts;
+    /// `total_amount` is after it.
+    pub discount_amount: i64,
+    /// The campaign code it was booked with.
+    pub coupon_code: Option<String>,
     pub rooms: Vec<RoomStay>,
 }
 
@@ -142,6 +149,8 @@ fn row_of(r: &Reservation) -> StorageResult<ReservationRow> {
         updated_at: to_db(r.updated_at),
         account_id: r.account_id.clone(),
         contract_id: r.contract_id.clone(),
+        discount_amount: r.discount_amount,
+        coupon_code: r.coupon_code.clone(),
     })
 }
 
@@ -188,6 +197,8 @@ fn from_rows(r: ReservationRow, rooms: Vec<RoomRow>) -> StorageResult<Reservatio
         updated_at: from_db(r.updated_at),
         account_id: r.account_id,
         contract_id: r.contract_id,
+        discount_amount: r.discount_amount,
+        coupon_code: r.coupon_code,
         rooms,
     })
 }
@@ -368,6 +379,8 @@ pub fn update(
         reservations::special_requests.eq(row.special_requests),
         reservations::guest_comments.eq(row.guest_comments),
         reservations::total_amount.eq(row.total_amount),
+        reservations::discount_amount.eq(row.discount_amount),
+        reservations::coupon_code.eq(row.coupon_code),
         reservations::cancellation_fee.eq(row.cancellation_fee),
         reservations::compensation.eq(row.compensation),
         reservations::status_changed_at.eq(row.status_changed_at),

@@ -245,6 +245,8 @@ diesel::table! {
         updated_at -> Timestamp,
         account_id -> Nullable<Text>,
         contract_id -> Nullable<Text>,
+        discount_amount -> BigInt,
+        coupon_code -> Nullable<Text>,
     }
 }
 
@@ -779,6 +781,9 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        campaign_id -> Nullable<Text>,
+        coupon_code -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -998,7 +1003,57 @@ diesel::joinable!(guest_search_terms -> guests (guest_id));
 diesel::joinable!(contract_versions -> contracts (contract_id));
 diesel::joinable!(stays -> guest_insights (guest_id));
 
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        segment_id -> Text,
+        template_ids -> Text,
+        property_id -> Nullable<Text>,
+        status -> Text,
+        scheduled_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        send_cursor -> Nullable<Text>,
+        audience_count -> Integer,
+        currency -> Text,
+        budget_amount -> Nullable<BigInt>,
+        cost_amount -> BigInt,
+        offer -> Nullable<Text>,
+        shared_code -> Nullable<Text>,
+        total_limit -> Nullable<Integer>,
+        redeemed_count -> Integer,
+        attribution_days -> Integer,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coupon_redemptions (id) {
+        id -> Text,
+        org_id -> Text,
+        campaign_id -> Text,
+        guest_id -> Text,
+        reservation_id -> Text,
+        code -> Text,
+        discount_amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        released_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    campaigns,
+    coupon_redemptions,
     message_outbox,
     message_templates,
     property_message_triggers,

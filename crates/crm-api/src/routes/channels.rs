@@ -294,6 +294,7 @@ pub fn ingest(
                     special_requests: push.special_requests,
                     guest_comments: push.guest_comments,
                     contract_code: push.contract_code,
+                    coupon_code: None,
                     account_id: None,
                 };
                 let source = BookingSource {

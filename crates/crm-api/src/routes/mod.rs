@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod audit_events;
 pub mod auth;
+pub mod campaigns;
 pub mod channels;
 pub mod clients;
 pub mod consents;

@@ -114,6 +114,12 @@ pub struct CreateReservationRequest {
     /// own account when a contract code is given).
     #[serde(default)]
     pub account_id: Option<String>,
+    /// A campaign's coupon or package code (营销券码): checked (validity,
+    /// the guest's and the total limits, a personal code only by its
+    /// recipient), its discount taken off the total, the booking
+    /// attributed to the campaign.
+    #[serde(default)]
+    pub coupon_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -160,7 +166,11 @@ pub struct ReservationDto {
     pub rooms: Vec<RoomStayDto>,
     pub special_requests: Option<String>,
     pub guest_comments: Option<String>,
+    /// After the coupon's discount, if any.
     pub total: Money,
+    /// What a campaign's coupon took off the rooms' amounts.
+    pub discount: Option<Money>,
+    pub coupon_code: Option<String>,
     pub cancellation_fee: Option<Money>,
     pub compensation: Option<String>,
     pub account_id: Option<String>,
@@ -201,6 +211,8 @@ impl From<Reservation> for ReservationDto {
                 })
                 .collect(),
             total: money(r.total_amount),
+            discount: (r.discount_amount > 0).then(|| money(r.discount_amount)),
+            coupon_code: r.coupon_code,
             cancellation_fee: r.cancellation_fee.map(money),
             id: r.id,
             property_id: r.property_id,
@@ -742,7 +754,14 @@ pub fn book(
             },
         )?;
     }
-    let total = rooms.iter().map(|(_, s)| s.amount).sum();
+    let gross: i64 = rooms.iter().map(|(_, s)| s.amount).sum();
+    let coupon = match &req.coupon_code {
+        Some(code) => Some(crate::campaigns::redeem(
+            conn, &org, code, &guest, &property, gross, now,
+        )?),
+        None => None,
+    };
+    let discount = coupon.as_ref().map_or(0, |c| c.discount);
     let reservation = Reservation {
         id: crm_domain::id::new_id().to_string(),
         org_id: org,
@@ -757,7 +776,7 @@ pub fn book(
         special_requests,
         guest_comments,
         currency: property.currency.clone(),
-        total_amount: total,
+        total_amount: gross - discount,
         cancellation_fee: None,
         compensation: None,
         status_changed_at: None,
@@ -767,6 +786,8 @@ pub fn book(
         updated_at: now,
         account_id,
         contract_id: contract.as_ref().map(|c| c.contract.id.clone()),
+        discount_amount: discount,
+        coupon_code: coupon.as_ref().map(|c| c.code.clone()),
         rooms: rooms.into_iter().map(|(_, s)| s).collect(),
     };
     reservations::insert(conn, &reservation).map_err(|e| match e {
@@ -776,6 +797,9 @@ pub fn book(
         ),
         other => other.into(),
     })?;
+    if let Some(c) = &coupon {
+        crate::campaigns::record_redemption(conn, c, &reservation, now)?;
+    }
     let mut rev = revision(actor, &reservation, "created", &[], now);
     rev.raw_message = source.raw_message.clone();
     reservations::insert_revision(conn, &reservation.org_id, &rev)?;
@@ -1114,7 +1138,7 @@ pub async fn update_reservation(
                     parse_room_stays(&inputs, &room_types, &plans, terms.as_ref(), &mut errors);
                 errors.finish()?;
                 next.rooms = rooms.into_iter().map(|(_, r)| r).collect();
-                next.total_amount = next.rooms.iter().map(|r| r.amount).sum();
+                crate::campaigns::reprice(conn, &mut next)?;
                 changed.push("rooms");
                 types = Some((room_types, terms));
             }
@@ -1603,6 +1627,8 @@ pub fn apply_cancellation(
     next.version += 1;
     next.updated_at = now;
     reservations::update(conn, &next, current.version)?;
+    // The code may be used again.
+    crm_storage::campaigns::release(conn, &org, &next.id, now)?;
     let mut rev = revision(
         actor,
         &next,
@@ -1672,7 +1698,7 @@ pub fn modify_from_channel(
     errors.finish()?;
     let mut next = current.clone();
     next.rooms = rooms.into_iter().map(|(_, s)| s).collect();
-    next.total_amount = next.rooms.iter().map(|s| s.amount).sum();
+    crate::campaigns::reprice(conn, &mut next)?;
     next.special_requests = special_requests;
     next.guest_comments = guest_comments;
     next.channel_last_modified = Some(last_modified);

@@ -339,7 +339,10 @@ pub async fn update_segment(
     tag = "segments",
     security(("bearer_auth" = ["admin", "manager", "marketing"])),
     params(("segment_id" = String, Path, description = "Segment id")),
-    responses((status = 204, description = "Deleted."))
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 409, description = "A campaign targets it (`segment_in_use`).", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[delete("/segments/{segment_id}")]
 pub async fn delete_segment(
@@ -354,6 +357,13 @@ pub async fn delete_segment(
     let org = auth.org_id.clone();
     state
         .write(move |conn| {
+            // Campaigns keep their target: what they were sent to stays known.
+            if crm_storage::campaigns::uses_segment(conn, &org, &id)? {
+                return Err(ApiError::conflict(
+                    "segment_in_use",
+                    "A campaign targets this segment; it cannot be deleted.",
+                ));
+            }
             if !store::delete(conn, &org, &id)? {
                 return Err(ApiError::not_found("segment_not_found", "segment"));
             }
