@@ -6,7 +6,7 @@
 # lookup in the same run, and the ratio; then channel ingestion and loyalty
 # (see bench_ingest and bench_loyalty), and contract performance
 # (bench_contracts), and analytics on demo data (bench_analytics).
-# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics,tickets
+# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics,tickets,campaigns
 # skip parts; DEMO_GUESTS sizes the analytics data, and
 # BENCH_ANALYTICS_REUSE=1 measures (and keeps) an earlier run's seeded data.
 set -euo pipefail
@@ -334,6 +334,7 @@ bench_analytics() {
   python3 -c "print('postgresql report churn-risk api_s=%.3f psql_s=%.3f ratio=%.2f' % ($churn_api, $churn_sql, $churn_api / $churn_sql))"
   echo "postgresql analytics server_peak_rss_mb=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$SERVER_PID/status) (target < 300)"
   skipped tickets || bench_tickets "$url" "$org"
+  skipped campaigns || bench_campaigns "$url" "$org"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
   [ "$reuse" = 1 ] || psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_analytics WITH (FORCE)" >/dev/null
 }
@@ -366,6 +367,60 @@ SQL
   echo "postgresql ticket_sla_scan open=100000 $(python3 -c "import json; r=json.load(open('$WORK/scan1')); print('due=%d escalated=%d' % (r['examined'], r['escalated']))") seconds=$first"
   local steady=$(time_api POST /api/v1/tickets/sla-scan '')
   echo "postgresql ticket_sla_scan open=100000 due=0 seconds=$steady (target < 0.2)"
+}
+
+# A campaign to a 100,000-guest segment of the demo data (the first
+# 100,000 guests tagged by SQL): e-mail and SMS templates in Chinese and
+# English, a personal coupon code per recipient. Times the send from
+# POST /campaigns/{id}/send to `completed` (the server's own started_at and
+# completed_at, and the client's wall clock): every member considered,
+# consent and the weekly cap applied, each message rendered and queued or
+# recorded as suppressed.
+bench_campaigns() { # database-url org
+  local url=$1 org=$2
+  psql -qAt "$url" >/dev/null <<SQL
+DELETE FROM guest_tags WHERE org_id = '$org' AND tag = 'bench-campaign';
+INSERT INTO guest_tags (org_id, guest_id, tag)
+  SELECT org_id, id, 'bench-campaign' FROM guests WHERE org_id = '$org' ORDER BY id LIMIT 100000;
+-- A database reused from an earlier run: its bench campaigns' messages
+-- would count against the weekly cap.
+DELETE FROM message_outbox WHERE org_id = '$org' AND campaign_id IN (SELECT id FROM campaigns WHERE name = 'bench');
+ANALYZE guest_tags;
+SQL
+  local templates=$(api "/api/v1/message-templates?trigger=campaign&limit=10" | python3 -c 'import json,sys; print(",".join(chr(34) + t["id"] + chr(34) for t in json.load(sys.stdin)["data"]))')
+  [ -n "$templates" ] || for t in '"channel": "email", "language": "zh", "subject": "{{offer.title}}", "body": "{{guest.display_name}}您好，{{property.name}}冬季优惠：预订时输入 {{offer.code}}，{{offer.valid_until}}前有效。"' \
+           '"channel": "email", "language": "en", "subject": "{{offer.title}}", "body": "Dear {{guest.display_name}}, {{property.name}} has a winter offer for you: book with {{offer.code}} by {{offer.valid_until}}."' \
+           '"channel": "sms", "language": "zh", "body": "{{property.name}}：冬季{{offer.title}}，券码{{offer.code}}"'; do
+    local id=$(post /api/v1/message-templates "{\"name\": \"bench campaign\", \"trigger\": \"campaign\", $t}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    templates="$templates${templates:+,}\"$id\""
+  done
+  local seg=$(post /api/v1/segments '{"name": "bench campaign segment", "rule": {"field": "tag", "op": "eq", "value": "bench-campaign"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  local today=$(date -u +%F) until=$(date -u -d '+60 days' +%F)
+  local id=$(post /api/v1/campaigns "{\"name\": \"bench\", \"segment_id\": \"$seg\", \"template_ids\": [$templates],
+    \"cost\": {\"amount\": 1000000, \"currency\": \"CNY\"},
+    \"offer\": {\"kind\": \"coupon\", \"code_pattern\": \"WIN-********\", \"discount\": {\"percent\": 15},
+      \"valid_from\": \"$today\", \"valid_until\": \"$until\"}}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  local t0=$(date +%s.%N)
+  post /api/v1/campaigns/$id/send '{}' >/dev/null
+  # Polled with curl and grep alone: a python per poll would take CPU from
+  # the send it measures.
+  until api /api/v1/campaigns/$id | grep -q '"status":"completed"'; do sleep 0.2; done
+  local t1=$(date +%s.%N)
+  api /api/v1/campaigns/$id > "$WORK/campaign"
+  api /api/v1/campaigns/$id/results > "$WORK/campaign-results"
+  python3 - "$WORK/campaign" "$WORK/campaign-results" "$(python3 -c "print($t1 - $t0)")" <<'PY'
+import json, sys
+from datetime import datetime
+c, r, wall = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), float(sys.argv[3])
+at = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
+server = (at(c["completed_at"]) - at(c["started_at"])).total_seconds()
+m = r["messages"]
+print("postgresql campaign_enqueue audience=%d queued_or_sent=%d suppressed=%d (no_consent=%d frequency_cap=%d no_address=%d other=%d) server_s=%.2f wall_s=%.2f messages_per_s=%.0f (target >= 10000)" % (
+    r["audience"], m["queued"] + m["sent"], m["suppressed"], m["suppressed_by_consent"],
+    m["suppressed_by_reason"].get("frequency_cap", 0), m["suppressed_by_reason"].get("no_address", 0),
+    m["suppressed"] - m["suppressed_by_consent"] - m["suppressed_by_reason"].get("frequency_cap", 0) - m["suppressed_by_reason"].get("no_address", 0),
+    server, wall, r["audience"] / server))
+PY
 }
 
 BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"

@@ -353,63 +353,143 @@ pub fn send(
     let tz = property.time_zone.parse::<chrono_tz::Tz>().ok();
     // The segment is evaluated as of the day the send started.
     let today = c.started_at.unwrap_or(now).date_naive();
-    let mut cursor = c.send_cursor.clone().unwrap_or_default();
-    let mut report = SendReport::default();
-    loop {
-        let ids = db
-            .read(|conn| {
-                crm_storage::segments::member_ids_after(conn, org, &rule, today, &cursor, CHUNK)
-            })?
-            .map_err(|e| ApiError::conflict("segment_invalid", e.message))?;
-        let Some(last) = ids.last().cloned() else {
-            let t = at();
-            let done = db.write(|conn| store::complete(conn, org, id, lease, t))?;
-            report.completed = done;
-            if done {
-                log::info!(
-                    "campaign {id}: completed, {} considered by this node",
-                    report.considered
-                );
-            }
-            return Ok(report);
-        };
-        let next_lease = at() + LEASE;
-        // A personal code already taken (by another campaign) fails the
-        // chunk; it is drawn again.
-        let mut attempt = 0;
-        let queued = loop {
-            attempt += 1;
-            let outcome = write_transaction(db, |conn| {
-                if !store::advance(conn, org, id, lease, next_lease, &last, ids.len() as i64)? {
-                    return Ok(None);
-                }
-                let t = at();
-                let rows =
-                    chunk_rows(conn, &c, &ids, &templates, &property, tz, offer.as_ref(), t)?;
-                let queued = rows.iter().filter(|m| m.status == "queued").count() as i64;
-                match store::enqueue_many(conn, &rows) {
-                    Ok(_) => Ok(Some(queued)),
-                    Err(StorageError::Duplicate { .. }) => Err(ApiError::conflict(
-                        "code_collision",
-                        "a generated code was taken",
-                    )),
-                    Err(e) => Err(e.into()),
-                }
-            });
-            match outcome {
-                Err(e) if e.code == "code_collision" && attempt < 5 => continue,
-                other => break other?,
-            }
-        };
-        let Some(queued) = queued else {
-            log::info!("campaign {id}: stopped (cancelled or taken over)");
-            return Ok(report);
-        };
-        lease = next_lease;
-        cursor = last;
-        report.considered += ids.len() as i64;
-        report.queued += queued;
+    // The audience is the segment's membership when the send starts,
+    // materialised in one INSERT … SELECT (the segment's snapshot, as
+    // `POST /segments/{id}/refresh` makes it); a resumed send keeps it.
+    if c.send_cursor.is_none() {
+        db.write(|conn| {
+            crm_storage::segments::refresh(conn, org, &c.segment_id, &rule, today, now)
+        })?
+        .map_err(|e| ApiError::conflict("segment_invalid", e.message))?;
     }
+    let cursor = c.send_cursor.clone().unwrap_or_default();
+    let ctx = ChunkContext {
+        campaign: &c,
+        templates: &templates,
+        property: &property,
+        tz,
+        offer: offer.as_ref(),
+    };
+    // Two threads, so the two cores overlap: this one writes chunk after
+    // chunk (each its own transaction), a reader prepares the next ones
+    // (members, profiles, consents, recent messages; the rows rendered) on
+    // its own connection. The reader stays at most two chunks ahead; a
+    // writer that stops (cancelled, taken over) stops it.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Prepared, ApiError>>(2);
+        let ctx = &ctx;
+        let at = &at;
+        scope.spawn(move || {
+            let mut cursor = cursor;
+            loop {
+                let prepared = prepare(db, ctx, &cursor, at());
+                let last = match &prepared {
+                    Ok(p) => p.last.clone(),
+                    Err(_) => None,
+                };
+                let end = last.is_none();
+                if tx.send(prepared).is_err() || end {
+                    return;
+                }
+                cursor = last.unwrap_or_default();
+            }
+        });
+        let mut report = SendReport::default();
+        for prepared in rx {
+            let mut chunk = prepared?;
+            let Some(last) = chunk.last.clone() else {
+                let t = at();
+                let done = db.write(|conn| store::complete(conn, org, id, lease, t))?;
+                report.completed = done;
+                if done {
+                    log::info!(
+                        "campaign {id}: completed, {} considered by this node",
+                        report.considered
+                    );
+                }
+                return Ok(report);
+            };
+            let next_lease = at() + LEASE;
+            // A personal code already taken (by another campaign) fails
+            // the chunk; its codes are drawn again.
+            let mut attempt = 0;
+            let written = loop {
+                attempt += 1;
+                let outcome = write_transaction(db, |conn| {
+                    let n = chunk.ids.len() as i64;
+                    if !store::advance(conn, org, id, lease, next_lease, &last, n)? {
+                        return Ok(false);
+                    }
+                    match store::enqueue_many(conn, &chunk.rows) {
+                        Ok(_) => Ok(true),
+                        Err(StorageError::Duplicate { .. }) => Err(ApiError::conflict(
+                            "code_collision",
+                            "a generated code was taken",
+                        )),
+                        Err(e) => Err(e.into()),
+                    }
+                });
+                match outcome {
+                    Err(e) if e.code == "code_collision" && attempt < 5 => {
+                        let ids = std::mem::take(&mut chunk.ids);
+                        chunk.rows = chunk_rows(&mut *db.connection()?, ctx, &ids, at())?;
+                        chunk.ids = ids;
+                    }
+                    other => break other?,
+                }
+            };
+            if !written {
+                log::info!("campaign {id}: stopped (cancelled or taken over)");
+                return Ok(report);
+            }
+            lease = next_lease;
+            report.considered += chunk.ids.len() as i64;
+            report.queued += chunk.rows.iter().filter(|m| m.status == "queued").count() as i64;
+        }
+        // The reader ended without saying the segment was done: it failed
+        // and its error was received above, so this is not reached.
+        Ok(report)
+    })
+}
+
+/// What a send's rows are made from, the same for every chunk.
+struct ChunkContext<'a> {
+    campaign: &'a Campaign,
+    templates: &'a [MessageTemplate],
+    property: &'a Property,
+    tz: Option<chrono_tz::Tz>,
+    offer: Option<&'a Offer>,
+}
+
+/// The next chunk of members after `cursor` and their rows; `last: None`
+/// when the segment is done.
+struct Prepared {
+    ids: Vec<String>,
+    rows: Vec<crm_storage::messages::OutboxMessage>,
+    last: Option<String>,
+}
+
+fn prepare(
+    db: &Database,
+    ctx: &ChunkContext,
+    cursor: &str,
+    now: DateTime<Utc>,
+) -> Result<Prepared, ApiError> {
+    let c = ctx.campaign;
+    let mut conn = db.connection()?;
+    let ids = crm_storage::segments::snapshot_ids_after(
+        &mut conn,
+        &c.org_id,
+        &c.segment_id,
+        cursor,
+        CHUNK,
+    )?;
+    let rows = chunk_rows(&mut conn, ctx, &ids, now)?;
+    Ok(Prepared {
+        last: ids.last().cloned(),
+        ids,
+        rows,
+    })
 }
 
 /// Takes the campaign for sending if it is due and nobody holds it.
@@ -434,18 +514,19 @@ fn claim(
     })?)
 }
 
-/// The outbox rows of one chunk of members.
-#[allow(clippy::too_many_arguments)]
+/// The outbox rows of one chunk of members: four queries (profiles,
+/// marketing consents, marketing messages of the last week), then each
+/// guest's choice rendered. Read outside the writing transaction: a
+/// message another job queues meanwhile may miss the cap by one, as it
+/// may for any two messages queued at once.
 fn chunk_rows(
     conn: &mut DbConnection,
-    c: &Campaign,
+    ctx: &ChunkContext,
     ids: &[String],
-    templates: &[MessageTemplate],
-    property: &Property,
-    tz: Option<chrono_tz::Tz>,
-    offer: Option<&Offer>,
     now: DateTime<Utc>,
 ) -> Result<Vec<crm_storage::messages::OutboxMessage>, ApiError> {
+    let (c, templates, property, tz, offer) =
+        (ctx.campaign, ctx.templates, ctx.property, ctx.tz, ctx.offer);
     let org = &c.org_id;
     let guests = crm_storage::guests::find_many(conn, org, ids)?;
     let consents = crm_storage::consents::marketing_channels(conn, org, ids)?;

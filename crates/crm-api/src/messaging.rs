@@ -319,7 +319,11 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Sends what is due, up to 50 messages; returns how many were sent.
+/// Messages a delivery round takes.
+const ROUND: i64 = 50;
+
+/// Sends what is due, up to [`ROUND`] messages; returns how many it took
+/// (sent or not).
 /// Retries back off like webhook deliveries (`HOTEL_CRM_WEBHOOK_RETRY_BASE_MS`).
 pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<usize, String> {
     let now = state.clock.now();
@@ -333,12 +337,13 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
     }
     let db = state.db.clone();
     let due = tokio::task::spawn_blocking(move || {
-        db.write(|conn| store::lease_due(conn, now, now + Duration::seconds(60), 50))
+        db.write(|conn| store::lease_due(conn, now, now + Duration::seconds(60), ROUND))
     })
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    let mut sent_count = 0;
+    let taken = due.len();
+    let mut outcomes = Vec::with_capacity(taken);
     for m in due {
         let by_smtp = m.channel.as_deref() == Some("email") && state.settings.smtp_url.is_some();
         // Only the log provider knows at once that a message arrived; a
@@ -383,22 +388,40 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
         };
         let now = state.clock.now();
         let sent = outcome.is_ok();
-        if sent {
-            sent_count += 1;
-        }
         let base = std::time::Duration::from_millis(state.settings.webhook_retry_base_ms);
         let retry = (!sent && m.attempts + 1 < MAX_ATTEMPTS)
             .then(|| now + crate::webhooks::backoff(base, m.attempts));
-        let db = state.db.clone();
-        let error = outcome.err();
-        tokio::task::spawn_blocking(move || {
-            db.write(|conn| store::record_attempt(conn, &m, sent, confirms, error, retry, now))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        outcomes.push((m, sent, confirms, outcome.err(), retry, now));
     }
-    Ok(sent_count)
+    // The round's outcomes in one transaction. Until it commits a message
+    // is leased, not forgotten: if this node stops first, the lease lapses
+    // and it is sent again (at least once; the gateway gets the id as
+    // Idempotency-Key).
+    let db = state.db.clone();
+    let state_now = state.clock.now();
+    tokio::task::spawn_blocking(move || {
+        db.write(|conn| {
+            // What went: one statement per outcome, not per message.
+            for confirms in [true, false] {
+                let ids: Vec<String> = outcomes
+                    .iter()
+                    .filter(|(_, sent, c, ..)| *sent && *c == confirms)
+                    .map(|(m, ..)| m.id.clone())
+                    .collect();
+                store::record_sent(conn, &ids, confirms, state_now)?;
+            }
+            for (m, sent, confirms, error, retry, now) in outcomes {
+                if !sent {
+                    store::record_attempt(conn, &m, sent, confirms, error, retry, now)?;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    Ok(taken)
 }
 
 /// Sends an e-mail through the SMTP relay (plain SMTP: a relay on the
@@ -457,8 +480,11 @@ pub fn spawn_worker(state: AppState, poll: std::time::Duration) {
     };
     tokio::spawn(async move {
         loop {
-            if let Err(e) = deliver_due(&state, &client).await {
-                log::warn!("message delivery round failed: {e}");
+            match deliver_due(&state, &client).await {
+                // A full round: more are waiting (a campaign); no pause.
+                Ok(n) if n as i64 == ROUND => continue,
+                Ok(_) => {}
+                Err(e) => log::warn!("message delivery round failed: {e}"),
             }
             tokio::time::sleep(poll).await;
         }

@@ -109,7 +109,7 @@ impl CodePattern {
                 "code_pattern",
                 "too_guessable",
                 format!(
-                    "personal codes need at least {MIN_PERSONAL_CODE_BITS} bits: e.g. 8 `*` (40 bits) or 12 `#`"
+                    "personal codes need at least {MIN_PERSONAL_CODE_BITS} bits: e.g. 8 `*` (40 bits) or 13 `#`"
                 ),
             ));
         }
@@ -355,7 +355,8 @@ mod tests {
             CodePattern::parse("SPR 25").unwrap_err().code,
             "invalid_character"
         );
-        assert!(CodePattern::parse("############").is_ok());
+        assert!(CodePattern::parse("#############").is_ok());
+        assert!(CodePattern::parse("############").is_err());
     }
 
     #[test]

@@ -335,24 +335,62 @@ pub fn complete(
         == 1)
 }
 
-/// Writes outbox rows in one statement per `chunk` rows, skipping guests
-/// the campaign already reached (a resumed send); a personal code taken
-/// by another campaign is a `Duplicate` error (the caller draws again).
-/// Returns the rows written.
+/// Writes outbox rows, skipping guests the campaign already reached (a
+/// resumed send); a personal code taken by another campaign is a
+/// `Duplicate` error (the caller draws again). Returns the rows written.
+///
+/// On PostgreSQL one `INSERT … SELECT FROM unnest(…)` of column arrays:
+/// 21 parameters whatever the row count, where a multi-row VALUES list
+/// binds (and plans) 21 per row. On SQLite a prepared insert per row.
 pub fn enqueue_many(conn: &mut DbConnection, rows: &[OutboxMessage]) -> StorageResult<usize> {
-    let mut n = 0;
+    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
     match conn {
         DbConnection::Postgresql(pg) => {
-            // 21 columns: well under PostgreSQL's 65,535 parameters.
-            for chunk in rows.chunks(2000) {
-                n += diesel::insert_into(message_outbox::table)
-                    .values(chunk)
-                    .on_conflict((message_outbox::org_id, message_outbox::dedupe_key))
-                    .do_nothing()
-                    .execute(pg)?;
+            if rows.is_empty() {
+                return Ok(0);
             }
+            let col = |f: fn(&OutboxMessage) -> String| rows.iter().map(f).collect::<Vec<_>>();
+            let opt =
+                |f: fn(&OutboxMessage) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+            let ts = |f: fn(&OutboxMessage) -> Option<NaiveDateTime>| {
+                rows.iter().map(f).collect::<Vec<_>>()
+            };
+            Ok(diesel::sql_query(
+                "INSERT INTO message_outbox (id, org_id, guest_id, property_id, template_id, \
+                 trigger_kind, channel, recipient, subject, body, status, reason, dedupe_key, \
+                 attempts, next_attempt_at, sent_at, last_error, created_at, campaign_id, \
+                 coupon_code, delivered_at) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                 $12::text[], $13::text[], $14::integer[], $15::timestamp[], $16::timestamp[], \
+                 $17::text[], $18::timestamp[], $19::text[], $20::text[], $21::timestamp[]) \
+                 ON CONFLICT (org_id, dedupe_key) DO NOTHING",
+            )
+            .bind::<Array<Text>, _>(col(|m| m.id.clone()))
+            .bind::<Array<Text>, _>(col(|m| m.org_id.clone()))
+            .bind::<Array<Text>, _>(col(|m| m.guest_id.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.property_id.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.template_id.clone()))
+            .bind::<Array<Text>, _>(col(|m| m.trigger_kind.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.channel.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.recipient.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.subject.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.body.clone()))
+            .bind::<Array<Text>, _>(col(|m| m.status.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.reason.clone()))
+            .bind::<Array<Text>, _>(col(|m| m.dedupe_key.clone()))
+            .bind::<Array<Integer>, _>(rows.iter().map(|m| m.attempts).collect::<Vec<_>>())
+            .bind::<Array<Timestamp>, _>(rows.iter().map(|m| m.next_attempt_at).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Timestamp>>, _>(ts(|m| m.sent_at))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.last_error.clone()))
+            .bind::<Array<Timestamp>, _>(rows.iter().map(|m| m.created_at).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.campaign_id.clone()))
+            .bind::<Array<Nullable<Text>>, _>(opt(|m| m.coupon_code.clone()))
+            .bind::<Array<Nullable<Timestamp>>, _>(ts(|m| m.delivered_at))
+            .execute(pg)?)
         }
         DbConnection::Sqlite(sqlite) => {
+            let mut n = 0;
             for row in rows {
                 n += diesel::insert_into(message_outbox::table)
                     .values(row)
@@ -360,9 +398,9 @@ pub fn enqueue_many(conn: &mut DbConnection, rows: &[OutboxMessage]) -> StorageR
                     .do_nothing()
                     .execute(sqlite)?;
             }
+            Ok(n)
         }
     }
-    Ok(n)
 }
 
 /// A cancelled campaign sends nothing more: its queued messages are

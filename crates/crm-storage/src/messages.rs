@@ -247,7 +247,7 @@ pub fn replace_triggers(
 }
 
 /// A message in the outbox.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = crate::schema::message_outbox)]
 pub struct OutboxMessage {
     pub id: String,
@@ -327,7 +327,8 @@ pub fn trigger_enabled(
 }
 
 /// Takes up to `limit` due messages of every organisation, leasing each
-/// until `lease_until` (compare-and-set on the due time, as webhooks do).
+/// until `lease_until`: on PostgreSQL in one `UPDATE … FOR UPDATE SKIP
+/// LOCKED`, on SQLite (one writer) by compare-and-set on the due time.
 pub fn lease_due(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -335,6 +336,20 @@ pub fn lease_due(
     limit: i64,
 ) -> StorageResult<Vec<OutboxMessage>> {
     use crate::schema::message_outbox;
+    if let DbConnection::Postgresql(pg) = conn {
+        // One statement: rows another node holds are skipped, not waited
+        // for, and each taken row is leased as it is read.
+        use diesel::sql_types::{BigInt, Timestamp};
+        return Ok(diesel::sql_query(
+            "UPDATE message_outbox SET next_attempt_at = $1 WHERE id IN \
+             (SELECT id FROM message_outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+              ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *",
+        )
+        .bind::<Timestamp, _>(to_db(lease_until))
+        .bind::<Timestamp, _>(to_db(now))
+        .bind::<BigInt, _>(limit)
+        .load(pg)?);
+    }
     let due: Vec<OutboxMessage> = message_outbox::table
         .filter(message_outbox::status.eq("queued"))
         .filter(message_outbox::next_attempt_at.le(to_db(now)))
@@ -393,6 +408,31 @@ pub fn record_attempt(
         message_outbox::delivered_at.eq((sent && delivered).then(|| to_db(now))),
     ))
     .execute(conn)?;
+    Ok(())
+}
+
+/// Records messages the provider accepted, in one statement: `sent`
+/// (and `delivered` too, where the provider's acceptance is delivery).
+pub fn record_sent(
+    conn: &mut DbConnection,
+    ids: &[String],
+    delivered: bool,
+    now: DateTime<Utc>,
+) -> StorageResult<()> {
+    use crate::schema::message_outbox;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(message_outbox::table.filter(message_outbox::id.eq_any(ids)))
+        .set((
+            message_outbox::status.eq("sent"),
+            message_outbox::attempts.eq(message_outbox::attempts + 1),
+            message_outbox::last_error.eq(None::<String>),
+            message_outbox::next_attempt_at.eq(to_db(now)),
+            message_outbox::sent_at.eq(Some(to_db(now))),
+            message_outbox::delivered_at.eq(delivered.then(|| to_db(now))),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -426,30 +426,6 @@ pub fn members(
     Ok(Ok(Page::from_rows(rows, page.limit, |g| g.clone())))
 }
 
-/// Up to `limit` matching guest ids after `after`, by id: a campaign's
-/// send walks the segment with it.
-pub fn member_ids_after(
-    conn: &mut DbConnection,
-    org: &str,
-    rule: &Rule,
-    today: NaiveDate,
-    after: &str,
-    limit: i64,
-) -> StorageResult<Result<Vec<String>, CompileError>> {
-    let pred = match compile(org, rule, today) {
-        Ok(p) => p,
-        Err(e) => return Ok(Err(e)),
-    };
-    Ok(Ok(guest_insights::table
-        .filter(guest_insights::org_id.eq(org.to_string()))
-        .filter(guest_insights::guest_id.gt(after.to_string()))
-        .filter(pred)
-        .order(guest_insights::guest_id.asc())
-        .select(guest_insights::guest_id)
-        .limit(limit)
-        .load(conn)?))
-}
-
 /// Replaces the segment's materialised membership with who matches now,
 /// in one `INSERT … SELECT`; returns the count.
 pub fn refresh(
@@ -499,6 +475,25 @@ pub fn refresh(
     ))
     .execute(conn)?;
     Ok(Ok(count))
+}
+
+/// Up to `limit` guest ids of the materialised membership after `after`,
+/// by id: a campaign's send walks the audience frozen when it started.
+pub fn snapshot_ids_after(
+    conn: &mut DbConnection,
+    org: &str,
+    segment_id: &str,
+    after: &str,
+    limit: i64,
+) -> StorageResult<Vec<String>> {
+    Ok(segment_members::table
+        .filter(segment_members::org_id.eq(org))
+        .filter(segment_members::segment_id.eq(segment_id))
+        .filter(segment_members::guest_id.gt(after))
+        .order(segment_members::guest_id.asc())
+        .select(segment_members::guest_id)
+        .limit(limit)
+        .load(conn)?)
 }
 
 /// A page of the materialised membership.

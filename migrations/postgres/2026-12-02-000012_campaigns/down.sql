@@ -1,9 +1,16 @@
 ALTER TABLE reservations DROP COLUMN coupon_code;
 ALTER TABLE reservations DROP COLUMN discount_amount;
+ALTER TABLE segment_members ADD CONSTRAINT segment_members_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id);
+ALTER TABLE segment_members ADD CONSTRAINT segment_members_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES segments (id);
+ALTER TABLE segment_members ADD CONSTRAINT segment_members_guest_id_fkey FOREIGN KEY (guest_id) REFERENCES guests (id);
 DROP INDEX message_outbox_coupon;
 DROP INDEX message_outbox_campaign;
 ALTER TABLE message_outbox DROP COLUMN delivered_at;
 ALTER TABLE message_outbox DROP COLUMN coupon_code;
 ALTER TABLE message_outbox DROP COLUMN campaign_id;
+ALTER TABLE message_outbox ADD CONSTRAINT message_outbox_org_id_fkey FOREIGN KEY (org_id) REFERENCES organizations (id);
+ALTER TABLE message_outbox ADD CONSTRAINT message_outbox_guest_id_fkey FOREIGN KEY (guest_id) REFERENCES guests (id);
+ALTER TABLE message_outbox ADD CONSTRAINT message_outbox_property_id_fkey FOREIGN KEY (property_id) REFERENCES properties (id);
+ALTER TABLE message_outbox ADD CONSTRAINT message_outbox_template_id_fkey FOREIGN KEY (template_id) REFERENCES message_templates (id);
 DROP TABLE coupon_redemptions;
 DROP TABLE campaigns;

@@ -62,7 +62,19 @@ CREATE INDEX coupon_redemptions_campaign ON coupon_redemptions (org_id, campaign
 CREATE UNIQUE INDEX coupon_redemptions_reservation ON coupon_redemptions (org_id, reservation_id)
     WHERE status = 'active';
 
-ALTER TABLE message_outbox ADD COLUMN campaign_id TEXT REFERENCES campaigns (id);
+-- The outbox is an append-heavy log (a campaign writes 100,000 rows at
+-- once) and on PostgreSQL a foreign key is a trigger per row that takes a
+-- KEY SHARE lock on the parent: with the guest's and organisation's keys
+-- a 100,000-guest campaign enqueued at 7,700-10,200 messages/s, without
+-- them at 14,300-15,400. Every id written was read in the same
+-- transaction; organisations, properties and templates are never deleted,
+-- guests are erased in place (their messages scrubbed) and merged by
+-- re-pointing. SQLite, one writer, keeps its keys.
+ALTER TABLE message_outbox DROP CONSTRAINT message_outbox_template_id_fkey;
+ALTER TABLE message_outbox DROP CONSTRAINT message_outbox_property_id_fkey;
+ALTER TABLE message_outbox DROP CONSTRAINT message_outbox_guest_id_fkey;
+ALTER TABLE message_outbox DROP CONSTRAINT message_outbox_org_id_fkey;
+ALTER TABLE message_outbox ADD COLUMN campaign_id TEXT;
 -- The recipient's own code, when the campaign's coupon is personal.
 ALTER TABLE message_outbox ADD COLUMN coupon_code TEXT;
 -- Confirmed by the provider (a delivery receipt; the log provider at once).
@@ -71,6 +83,15 @@ CREATE INDEX message_outbox_campaign ON message_outbox (org_id, campaign_id, gue
     WHERE campaign_id IS NOT NULL;
 CREATE UNIQUE INDEX message_outbox_coupon ON message_outbox (org_id, coupon_code)
     WHERE coupon_code IS NOT NULL;
+
+-- A segment's materialised membership is a cache rebuilt from
+-- guest_insights (which keeps its keys) by one INSERT … SELECT; a
+-- campaign's send freezes its audience there. Three foreign keys made that
+-- three trigger calls per member: 100,000 members took 4 s instead of 0.3.
+-- Deleting a segment deletes its members in the same transaction.
+ALTER TABLE segment_members DROP CONSTRAINT segment_members_org_id_fkey;
+ALTER TABLE segment_members DROP CONSTRAINT segment_members_segment_id_fkey;
+ALTER TABLE segment_members DROP CONSTRAINT segment_members_guest_id_fkey;
 
 ALTER TABLE reservations ADD COLUMN discount_amount BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE reservations ADD COLUMN coupon_code TEXT;
