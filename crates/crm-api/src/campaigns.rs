@@ -23,7 +23,6 @@ use crm_storage::messages::MessageTemplate;
 use crm_storage::properties::Property;
 use crm_storage::{Database, DbConnection, StorageError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// Guests per chunk (one transaction, five statements).
@@ -290,7 +289,6 @@ pub fn offer_of(c: &Campaign) -> Result<Option<Offer>, ApiError> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendReport {
     pub considered: i64,
-    pub queued: i64,
     pub completed: bool,
 }
 
@@ -444,7 +442,6 @@ pub fn send(
             }
             lease = next_lease;
             report.considered += chunk.ids.len() as i64;
-            report.queued += chunk.rows.iter().filter(|m| m.status == "queued").count() as i64;
         }
         // The reader ended without saying the segment was done: it failed
         // and its error was received above, so this is not reached.
@@ -745,25 +742,4 @@ pub fn reprice(
     r.discount_amount = discount;
     r.total_amount = gross - discount;
     Ok(())
-}
-
-/// The variables a campaign's preview shows for its offer.
-pub fn offer_values(offer: &Offer) -> BTreeMap<String, String> {
-    let mut v = BTreeMap::new();
-    v.insert("offer.title".into(), offer.title.clone());
-    v.insert(
-        "offer.valid_until".into(),
-        offer.write.valid_until.to_string(),
-    );
-    if let Some(t) = &offer.terms {
-        let mut n = 0u32;
-        v.insert(
-            "offer.code".into(),
-            t.pattern.generate(|| {
-                n = n.wrapping_add(7);
-                n
-            }),
-        );
-    }
-    v
 }

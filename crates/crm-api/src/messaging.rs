@@ -8,7 +8,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use crm_domain::consent::{ConsentChannel, ConsentPurpose, ConsentStatus};
+use crm_domain::consent::ConsentChannel;
 use crm_domain::message::{
     after_quiet_hours, may_send, render, MessageChannel, MessageTrigger, Suppression,
 };
@@ -257,19 +257,6 @@ pub fn outbox_row(
     Ok(m)
 }
 
-/// The channels a guest gave marketing consent on.
-fn marketing_consent(
-    conn: &mut DbConnection,
-    org: &str,
-    guest_id: &str,
-) -> Result<Vec<ConsentChannel>, ApiError> {
-    Ok(consents::current(conn, org, guest_id)?
-        .into_iter()
-        .filter(|c| c.purpose == ConsentPurpose::Marketing && c.status == ConsentStatus::Granted)
-        .filter_map(|c| c.channel)
-        .collect())
-}
-
 /// Queues `trigger`'s message for a guest, once per `occasion` (the
 /// reservation, the stay), as [`choose`] decides; what cannot be sent is
 /// recorded as suppressed with the reason. A property that switched the
@@ -297,9 +284,15 @@ pub fn enqueue(
     // Marketing goes only where the guest consented, and not more than the
     // weekly cap; service messages need neither.
     let (consented, recent) = if trigger.is_marketing() && !excluded {
+        // The campaign send's bulk reads, for one guest.
+        let one = std::slice::from_ref(&guest.id);
         (
-            marketing_consent(conn, &org, &guest.id)?,
-            store::marketing_sent_since(conn, &org, &guest.id, now - Duration::days(7))?,
+            consents::marketing_channels(conn, &org, one)?
+                .remove(&guest.id)
+                .unwrap_or_default(),
+            store::marketing_counts_since(conn, &org, one, now - Duration::days(7))?
+                .remove(&guest.id)
+                .unwrap_or(0),
         )
     } else {
         (vec![], 0)

@@ -532,8 +532,9 @@ fn marketing_kinds() -> StorageResult<Vec<String>> {
         .collect()
 }
 
-/// `marketing_sent_since` for many guests in one query: guests with none
-/// are absent.
+/// Marketing messages (birthday, points expiring, campaigns) sent or
+/// queued to each of these guests since `since`, in one query: the
+/// frequency cap counts them. Guests with none are absent.
 pub fn marketing_counts_since(
     conn: &mut DbConnection,
     org_id: &str,
@@ -551,24 +552,4 @@ pub fn marketing_counts_since(
         .select((message_outbox::guest_id, diesel::dsl::count_star()))
         .load(conn)?;
     Ok(rows.into_iter().collect())
-}
-
-/// Marketing messages (birthday, points expiring, campaigns) sent or
-/// queued to a guest since `since`: the frequency cap counts them.
-pub fn marketing_sent_since(
-    conn: &mut DbConnection,
-    org_id: &str,
-    guest_id: &str,
-    since: DateTime<Utc>,
-) -> StorageResult<i64> {
-    use crate::schema::message_outbox;
-    let kinds = marketing_kinds()?;
-    Ok(message_outbox::table
-        .filter(message_outbox::org_id.eq(org_id))
-        .filter(message_outbox::guest_id.eq(guest_id))
-        .filter(message_outbox::trigger_kind.eq_any(kinds))
-        .filter(message_outbox::status.eq_any(["queued", "sent"]))
-        .filter(message_outbox::created_at.ge(to_db(since)))
-        .count()
-        .get_result(conn)?)
 }
