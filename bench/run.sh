@@ -6,7 +6,7 @@
 # lookup in the same run, and the ratio; then channel ingestion and loyalty
 # (see bench_ingest and bench_loyalty), and contract performance
 # (bench_contracts), and analytics on demo data (bench_analytics).
-# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics,tickets,campaigns
+# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics,tickets,campaigns,import
 # skip parts; DEMO_GUESTS sizes the analytics data, and
 # BENCH_ANALYTICS_REUSE=1 measures (and keeps) an earlier run's seeded data.
 set -euo pipefail
@@ -27,7 +27,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 command -v pgbench >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib; }
 
 echo "== release build"
-cargo build --release --quiet --bin hotel-crm --bin ingest-bench --bin loyalty-bench
+cargo build --release --quiet --bin hotel-crm --bin ingest-bench --bin loyalty-bench --bin import-bench
 BIN=target/release/hotel-crm
 
 export HOTEL_CRM_JWT_SECRET=bench-jwt-secret-bench-jwt-secret-0001
@@ -423,6 +423,65 @@ print("postgresql campaign_enqueue audience=%d queued_or_sent=%d suppressed=%d (
 PY
 }
 
+# Guest import: IMPORT_ROWS (1,000,000) generated rows with 2 % planted
+# duplicates, as CSV and as XLSX, each into a fresh database on SQLite and
+# on PostgreSQL with `hotel-crm import guests` (rows/s, peak RSS); on
+# PostgreSQL the same CSV loaded with COPY into a table of its columns
+# (the ratio), then the duplicate scan over the imported guests with
+# precision and recall against the planted pairs.
+bench_import() {
+  local rows=${IMPORT_ROWS:-1000000}
+  local dir="$WORK/import"
+  target/release/import-bench "$dir" "$rows" 2 | sed 's/^/   /'
+  local planted=$(cat "$dir/planted")
+  echo "import files: csv $(du -m "$dir/guests.csv" | cut -f1) MB, xlsx $(du -m "$dir/guests.xlsx" | cut -f1) MB"
+  local backend url format
+  for backend in sqlite postgresql; do
+    [[ " $BACKENDS " == *" $backend "* ]] || continue
+    for format in csv xlsx; do
+      if [ "$backend" = postgresql ]; then
+        psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_import WITH (FORCE)" -c "CREATE DATABASE hotel_crm_import" >/dev/null
+        url="${PG_ADMIN_URL%/*}/hotel_crm_import"
+      else
+        rm -f "$WORK/import.sqlite3"*; url="$WORK/import.sqlite3"
+      fi
+      DATABASE_URL=$url "$BIN" migrate >/dev/null
+      DATABASE_URL=$url "$BIN" create-org --name "Import bench" >/dev/null
+      local t0=$(date +%s.%N)
+      DATABASE_URL=$url /usr/bin/time -f '%M' -o "$WORK/rss" "$BIN" import guests "$dir/guests.$format" 2>/dev/null | tail -1 | sed 's/^/   /'
+      local t1=$(date +%s.%N)
+      python3 -c "print('$backend import $format rows=$rows seconds=%.1f rows_per_s=%.0f peak_rss_mb=%.1f (target < 300)' % ($t1 - $t0, $rows / ($t1 - $t0), $(cat "$WORK/rss") / 1024))"
+      if [ "$backend" = postgresql ] && [ "$format" = csv ]; then
+        psql -qAt "$url" -c "CREATE TABLE copy_guests (external_id TEXT, name TEXT, latin TEXT, phone TEXT, email TEXT, birthday TEXT, gender TEXT, city TEXT, document TEXT, tags TEXT)" >/dev/null
+        local c0=$(date +%s.%N)
+        psql -qAt "$url" -c "\copy copy_guests FROM '$dir/guests.csv' WITH (FORMAT csv, HEADER true)" >/dev/null
+        local c1=$(date +%s.%N)
+        python3 -c "print('postgresql copy csv rows=$rows seconds=%.1f rows_per_s=%.0f; import/copy time ratio=%.2f (target <= 3)' % ($c1 - $c0, $rows / ($c1 - $c0), ($t1 - $t0) / ($c1 - $c0)))"
+        psql -qAt "$url" -c "VACUUM ANALYZE" >/dev/null
+        local s0=$(date +%s.%N)
+        DATABASE_URL=$url "$BIN" jobs run duplicate-scan-full | sed 's/^/   /'
+        local s1=$(date +%s.%N)
+        psql -qAt -F ' ' "$url" <<SQL > "$WORK/dupes"
+WITH pairs AS (
+  SELECT ka.source_key AS a, kb.source_key AS b
+  FROM duplicate_candidates c
+  JOIN guest_source_keys ka ON ka.org_id = c.org_id AND ka.guest_id = c.guest_a
+  JOIN guest_source_keys kb ON kb.org_id = c.org_id AND kb.guest_id = c.guest_b
+  WHERE c.status = 'open')
+SELECT count(*), count(*) FILTER (WHERE substr(a, 6) = substr(b, 6) AND left(a, 5) <> left(b, 5)) FROM pairs;
+SQL
+        read -r found correct < "$WORK/dupes"
+        python3 -c "
+found, correct, planted = $found, $correct, $planted
+p = correct / found if found else 0.0
+r = correct / planted if planted else 0.0
+print('postgresql duplicate_scan guests=$rows planted=%d seconds=%.1f pairs=%d precision=%.3f recall=%.3f (targets: recall >= 0.95 at precision >= 0.98)' % (planted, $s1 - $s0, found, p, r))"
+      fi
+    done
+  done
+  psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_import WITH (FORCE)" >/dev/null 2>&1 || true
+}
+
 BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 {
   if [[ " $BACKENDS " == *" sqlite "* ]] && ! skipped wrk; then
@@ -436,6 +495,7 @@ BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
     fi
     skipped analytics || bench_analytics
   fi
+  skipped import || bench_import
 } | tee "$WORK/results"
 [[ " $BACKENDS " == *" postgresql "* ]] || exit 0
 

@@ -109,6 +109,39 @@ async fn campaign_messages(app: &TestApp, guest: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A property in a time zone where it is between 10:00 and 19:00 now.
+async fn daytime_property(app: &TestApp) -> String {
+    use chrono::Timelike;
+    let zones = [
+        "Asia/Shanghai",
+        "Europe/London",
+        "America/New_York",
+        "Pacific/Honolulu",
+        "Asia/Kolkata",
+        "America/Los_Angeles",
+        "Europe/Moscow",
+        "Pacific/Auckland",
+    ];
+    let zone = zones
+        .iter()
+        .find(|z| {
+            let tz: chrono_tz::Tz = z.parse().unwrap();
+            (10..19).contains(&chrono::Utc::now().with_timezone(&tz).hour())
+        })
+        .unwrap();
+    app.post(
+        "/api/v1/properties",
+        &app.admin_token,
+        json!({"code": "DAY", "name": "Daytime Inn",
+        "time_zone": zone, "currency": "CNY", "country": "CN"}),
+    )
+    .await
+    .assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn booking(h: &Hotel, guest: &str, code: Option<&str>, day: i64) -> Value {
     let arrival = chrono::Utc::now().date_naive() + chrono::Duration::days(30 + day);
     let mut b = json!({"property_id": h.property_id, "channel": "phone", "guest": {"id": guest},
@@ -198,9 +231,12 @@ async fn a_campaign_reaches_consenting_members_and_its_codes_are_redeemed_and_at
     );
 
     let today = chrono::Utc::now().date_naive();
+    // Texts wait out the quiet hours (21:00–08:00 local): the messages come
+    // from a property where it is daytime now, whenever the test runs.
+    let daytime = daytime_property(&app).await;
     let created = app
         .post("/api/v1/campaigns", t, json!({"name": "冬季回头客", "segment_id": seg,
-            "template_ids": templates, "cost": {"amount": 10000, "currency": "CNY"},
+            "template_ids": templates, "property_id": daytime, "cost": {"amount": 10000, "currency": "CNY"},
             "budget": {"amount": 50000, "currency": "CNY"},
             "offer": {"kind": "coupon", "code_pattern": "win-********", "discount": {"percent": 15},
                 "valid_from": today.to_string(), "valid_until": (today + chrono::Duration::days(60)).to_string()}}))

@@ -102,6 +102,7 @@ pub fn test_settings(database_url: String) -> Settings {
         webhook_retry_base_ms: 100,
         // Tests run jobs themselves, for the day they choose.
         jobs_interval_secs: 0,
+        import_max_bytes: 64 * 1024 * 1024,
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Settings {
     /// How often the loyalty review and points expiry run; 0: never (run
     /// them with `hotel-crm jobs run` instead).
     pub jobs_interval_secs: u64,
+    /// The largest import upload accepted (bytes).
+    pub import_max_bytes: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -141,6 +143,7 @@ impl Settings {
                 .unwrap_or_else(|| "hotel-crm <noreply@localhost>".to_string()),
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,
+            import_max_bytes: parse_num("HOTEL_CRM_IMPORT_MAX_BYTES", 512 * 1024 * 1024)?,
             database_url,
         })
     }

@@ -573,6 +573,8 @@ fn generate_guest(
         profile,
         blacklist: None,
         erased_at: None,
+        merged_into: None,
+        merged_at: None,
         version: 1,
         created_by: "seed-demo".into(),
         created_at: created,

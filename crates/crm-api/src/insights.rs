@@ -213,7 +213,8 @@ pub fn refresh_guests(
         let mut months = Vec::new();
         let mut gone = Vec::new();
         for g in &guests {
-            if g.erased_at.is_some() {
+            // Erased guests and tombstones of merges are not analysed.
+            if g.erased_at.is_some() || g.merged_into.is_some() {
                 gone.push(g.id.clone());
                 continue;
             }

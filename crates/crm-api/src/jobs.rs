@@ -40,10 +40,17 @@ pub enum Job {
     /// Sends the campaigns whose time has come, and resumes any whose
     /// sender stopped.
     Campaigns,
+    /// Finds duplicate candidates among guests new or changed since the
+    /// last scan.
+    DuplicateScan,
+    /// The same over every guest.
+    DuplicateScanFull,
+    /// Applies the organisations' retention policies.
+    Retention,
 }
 
 impl Job {
-    pub const ALL: [Job; 12] = [
+    pub const ALL: [Job; 15] = [
         Job::LoyaltyReview,
         Job::PointsExpiry,
         Job::LoyaltyAudit,
@@ -56,6 +63,9 @@ impl Job {
         Job::PreArrivalMessages,
         Job::PointsExpiringMessages,
         Job::Campaigns,
+        Job::DuplicateScan,
+        Job::DuplicateScanFull,
+        Job::Retention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +82,9 @@ impl Job {
             Job::PreArrivalMessages => "pre-arrival-messages",
             Job::PointsExpiringMessages => "points-expiring-messages",
             Job::Campaigns => "campaigns",
+            Job::DuplicateScan => "duplicate-scan",
+            Job::DuplicateScanFull => "duplicate-scan-full",
+            Job::Retention => "retention",
         }
     }
 
@@ -106,6 +119,10 @@ pub fn run(
         let (considered, completed) = crate::campaigns::run_due(db, now)?;
         report.processed = considered;
         report.changed = completed;
+        return Ok(report);
+    }
+    if job == Job::Retention {
+        report.changed = i64::try_from(crate::retention::run_all(db, now)?).unwrap_or(i64::MAX);
         return Ok(report);
     }
     let orgs = db.read(organizations::list_all)?;
@@ -215,7 +232,13 @@ pub fn run(
             Job::PointsExpiringMessages => {
                 report.processed += crate::messaging::points_expiring_run(db, &org.id, today, now)?;
             }
-            Job::Campaigns => {}
+            Job::Campaigns | Job::Retention => {}
+            Job::DuplicateScan | Job::DuplicateScanFull => {
+                let full = job == Job::DuplicateScanFull;
+                let r = crate::duplicates::scan(db, &org.id, full, now)?;
+                report.processed += r.focus;
+                report.changed += i64::try_from(r.new_pairs).unwrap_or(i64::MAX);
+            }
             Job::ContractAlerts => {
                 let actor = Actor::system(&org.id, job.name());
                 let raised = crate::routes::contract_alerts::scan(db, &actor, &org.id, today, now)?;
@@ -236,6 +259,21 @@ pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(sla_interval).await;
+            // Imports whose node stopped say so (their heartbeat stopped).
+            {
+                let db = sla_state.db.clone();
+                let now = sla_state.clock.now();
+                let _ = tokio::task::spawn_blocking(move || {
+                    db.write(|conn| {
+                        crm_storage::imports::fail_abandoned(
+                            conn,
+                            now - chrono::Duration::minutes(10),
+                            now,
+                        )
+                    })
+                })
+                .await;
+            }
             for job in [Job::TicketSla, Job::Campaigns] {
                 let db = sla_state.db.clone();
                 let now = sla_state.clock.now();
@@ -279,6 +317,8 @@ pub fn spawn_scheduler(state: AppState, interval: std::time::Duration) {
                 Job::PreArrivalMessages,
                 Job::PointsExpiringMessages,
                 insights,
+                Job::DuplicateScan,
+                Job::Retention,
             ] {
                 let db = state.db.clone();
                 let now = state.clock.now();

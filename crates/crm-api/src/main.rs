@@ -85,12 +85,41 @@ enum Command {
         #[arg(long, default_value_t = 2_000)]
         batch: u64,
     },
+    /// Import guests from a CSV (UTF-8, GBK/GB18030…) or XLSX file.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
     /// Generate synthetic guests (benchmarks and demos).
     SeedGuests {
         #[arg(long)]
         org: String,
         #[arg(long, default_value_t = 1000)]
         count: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Guest profiles: one row per guest; column headers in Chinese or
+    /// English are recognised (姓名, 手机号, 邮箱, 证件号码, name, phone …).
+    Guests {
+        file: std::path::PathBuf,
+        /// The organisation (default: the only one).
+        #[arg(long)]
+        org: Option<String>,
+        /// Validate and count, write nothing but the report.
+        #[arg(long)]
+        dry_run: bool,
+        /// A saved mapping (import preset id) to apply.
+        #[arg(long)]
+        preset: Option<String>,
+        /// A column's field, overriding recognition: `--map "会员卡号=external_id"`.
+        #[arg(long = "map", value_name = "HEADER=FIELD")]
+        map: Vec<String>,
+        /// Write the per-row problem report (CSV) here.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
     },
 }
 
@@ -230,6 +259,17 @@ fn admin(settings: Settings, command: Command) -> Result<(), String> {
             println!("client_secret (shown once) {secret}");
         }
         Command::SeedGuests { org, count } => seed_guests(&db, &org, count, now)?,
+        Command::Import {
+            what:
+                ImportWhat::Guests {
+                    file,
+                    org,
+                    dry_run,
+                    preset,
+                    map,
+                    report,
+                },
+        } => import_guests(&db, &settings, &file, org, dry_run, preset, &map, report)?,
         Command::SeedDemo {
             org,
             guests,
@@ -333,6 +373,8 @@ fn seed_guests(
                     profile,
                     blacklist: None,
                     erased_at: None,
+                    merged_into: None,
+                    merged_at: None,
                     version: 1,
                     created_by: "seed".into(),
                     created_at: now,
@@ -387,6 +429,16 @@ fn run_job(
                 return Err("the ledger and the balances disagree".into());
             }
         }
+        Job::DuplicateScan | Job::DuplicateScanFull => println!(
+            "{}: {} guests compared, {} new candidate pairs in {secs:.1}s",
+            job.name(),
+            report.processed,
+            report.changed
+        ),
+        Job::Retention => println!(
+            "retention: {} guests anonymised in {secs:.1}s",
+            report.changed
+        ),
         Job::Campaigns => println!(
             "campaigns: {} segment members considered, {} campaigns completed in {secs:.1}s",
             report.processed, report.changed
@@ -420,6 +472,114 @@ fn run_job(
             "ticket-sla: {} tickets due, {} escalated in {secs:.3}s",
             report.processed, report.changed
         ),
+    }
+    Ok(())
+}
+
+/// `hotel-crm import guests FILE`: the API's import, with a progress bar
+/// and a summary.
+#[allow(clippy::too_many_arguments)]
+fn import_guests(
+    db: &Database,
+    settings: &Settings,
+    file: &std::path::Path,
+    org: Option<String>,
+    dry_run: bool,
+    preset: Option<String>,
+    map: &[String],
+    report: Option<std::path::PathBuf>,
+) -> Result<(), String> {
+    use crm_api::import;
+    let orgs = db
+        .read(organizations::list_all)
+        .map_err(|e| e.to_string())?;
+    let org = match org {
+        Some(o) => orgs
+            .iter()
+            .find(|x| x.id == o)
+            .map(|x| x.id.clone())
+            .ok_or("no such --org")?,
+        None if orgs.len() == 1 => orgs.first().map(|o| o.id.clone()).unwrap_or_default(),
+        None => return Err("several organisations: name one with --org".into()),
+    };
+    let mut overrides = Vec::new();
+    if let Some(p) = &preset {
+        let found = db
+            .read(|conn| crm_storage::imports::find_preset(conn, &org, p))
+            .map_err(|_| "no such --preset".to_string())?;
+        let entries: Vec<import::MappingEntry> =
+            serde_json::from_str(&found.mapping).map_err(|e| e.to_string())?;
+        overrides = import::overrides_of(&entries);
+    }
+    for m in map {
+        let (header, field) = m
+            .rsplit_once('=')
+            .ok_or_else(|| format!("--map {m}: expected HEADER=FIELD"))?;
+        let field = crm_domain::import::ImportField::parse(field.trim())
+            .ok_or_else(|| format!("--map {m}: unknown field {field}"))?;
+        overrides.push((header.trim().to_string(), field));
+    }
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    let format = import::Format::sniff(file).map_err(|e| e.to_string())?;
+    let now = SystemClock.now();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut job = import::new_job(
+        &org, "cli", &name, format, size, dry_run, preset, "cli", now,
+    );
+    db.write(|conn| crm_storage::imports::insert_job(conn, &job))
+        .map_err(|e| e.to_string())?;
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let cipher = crm_api::crypto::DataCipher::new(&settings.data_key);
+    let started = std::time::Instant::now();
+    let result = import::run(
+        db,
+        &cipher,
+        &mut job,
+        file,
+        &import::Options { overrides },
+        || SystemClock.now(),
+        &mut |j| {
+            bar.set_position(u64::try_from(j.processed_bytes).unwrap_or(0));
+            bar.set_message(format!(
+                "{} rows, {} created, {} skipped, {} with problems",
+                j.rows_read, j.created_count, j.skipped_count, j.failed_count
+            ));
+        },
+    );
+    bar.finish_and_clear();
+    result.map_err(|e| e.detail.clone())?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "import {} {}: {} rows in {:.1} s ({:.0} rows/s); {} {}, {} already imported, {} with problems{}",
+        job.id,
+        job.status,
+        job.rows_read,
+        secs,
+        f64::from(job.rows_read) / secs.max(0.001),
+        job.created_count,
+        if dry_run { "would be created" } else { "created" },
+        job.skipped_count,
+        job.failed_count,
+        job.error.as_deref().map(|e| format!("; {e}")).unwrap_or_default(),
+    );
+    if let Some(path) = report {
+        let mut out = csv::Writer::from_path(&path).map_err(|e| e.to_string())?;
+        crm_api::import::write_report(db, &org, &job.id, &mut out).map_err(|e| e.detail.clone())?;
+        println!("problem report: {}", path.display());
+    }
+    if job.status == "failed" {
+        return Err(job.error.unwrap_or_else(|| "import failed".into()));
     }
     Ok(())
 }

@@ -138,7 +138,7 @@ pub fn choose<'a>(
     consented: &[ConsentChannel],
     recent_marketing: i64,
 ) -> Choice<'a> {
-    if guest.erased_at.is_some() || guest.blacklist.is_some() {
+    if guest.erased_at.is_some() || guest.merged_into.is_some() || guest.blacklist.is_some() {
         return Choice::Suppress {
             template: None,
             why: Suppression::GuestExcluded,
@@ -275,7 +275,8 @@ pub fn enqueue(
         return Ok(());
     }
     let trigger_name = enum_to_db(&trigger)?;
-    let excluded = guest.erased_at.is_some() || guest.blacklist.is_some();
+    let excluded =
+        guest.erased_at.is_some() || guest.merged_into.is_some() || guest.blacklist.is_some();
     let templates = if excluded {
         vec![]
     } else {

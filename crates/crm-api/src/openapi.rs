@@ -48,6 +48,9 @@ use utoipa_actix_web::AppExt;
         (name = "surveys", description = "Satisfaction surveys: templates, the invitation after check-out, the public answer behind a signed link (满意度调查)."),
         (name = "reviews", description = "Online reviews and the hotel's replies (口碑)."),
         (name = "campaigns", description = "Campaigns to a segment: templates, schedule, budget and cost, coupons or packages, redemptions on bookings, attribution and ROI (营销活动)."),
+        (name = "imports", description = "Guest data import from CSV and Excel (数据迁移): jobs with progress, column mapping presets, dry runs and per-row problem reports."),
+        (name = "duplicates", description = "One profile per real person: duplicate candidates with scores and reasons, merge with preview, unmerge (重复客户合并)."),
+        (name = "retention", description = "Retention policy: anonymise guests with no stay for N years (定期删除过期数据)."),
         (name = "tickets", description = "Complaints and service requests with SLA deadlines, escalation, compensation and staff notifications (投诉/服务工单)."),
     )
 )]

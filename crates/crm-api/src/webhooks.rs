@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The event types a subscription may ask for (`*` for all).
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 18] = [
     "reservation.created",
     "reservation.modified",
     "reservation.cancelled",
@@ -20,6 +20,8 @@ pub const EVENT_TYPES: [&str; 16] = [
     "guest.created",
     "guest.updated",
     "guest.erased",
+    "guest.merged",
+    "guest.unmerged",
     "points.posted",
     "points.redeemed",
     "tier.changed",
@@ -46,6 +48,8 @@ pub fn event_for(action: &str) -> Option<&'static str> {
         "guest.created" => "guest.created",
         "guest.updated" | "guest.blacklisted" | "guest.unblacklisted" => "guest.updated",
         "guest.erased" => "guest.erased",
+        "guest.merged" => "guest.merged",
+        "guest.unmerged" => "guest.unmerged",
         "points.posted" | "points.redemption_cancelled" => "points.posted",
         "points.redeemed" => "points.redeemed",
         "tier.changed" => "tier.changed",

@@ -8,8 +8,9 @@ use crate::db::DbConnection;
 use crate::error::StorageResult;
 use crate::insights::{InsightRow, StayMonthRow};
 use crate::schema::{
-    guest_consents, guest_insights, guest_search_terms, guest_stats, guest_stay_months, guest_tags,
-    guests, loyalty_members, points_entries, points_lots, reservation_rooms, reservations, stays,
+    guest_consents, guest_identity_documents, guest_insights, guest_search_terms,
+    guest_source_keys, guest_stats, guest_stay_months, guest_tags, guests, loyalty_members,
+    points_entries, points_lots, reservation_rooms, reservations, stays,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -234,6 +235,34 @@ pub struct LotRow {
     pub created_at: NaiveDateTime,
 }
 
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = guest_identity_documents, treat_none_as_default_value = false)]
+pub struct DocumentRow {
+    pub id: String,
+    pub org_id: String,
+    pub guest_id: String,
+    pub doc_type: String,
+    /// Encrypted, keyed-hashed and masked by the caller, as
+    /// `identity_documents` stores them.
+    pub number_encrypted: String,
+    pub number_hash: String,
+    pub number_masked: String,
+    pub issuing_country: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = guest_source_keys, treat_none_as_default_value = false)]
+pub struct SourceKeyRow {
+    pub org_id: String,
+    pub source_key: String,
+    pub guest_id: String,
+    pub job_id: String,
+    pub created_at: NaiveDateTime,
+}
+
 /// Everything one batch writes, in the order foreign keys need.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -241,6 +270,8 @@ pub struct Batch {
     pub tags: Vec<TagRow>,
     pub terms: Vec<TermRow>,
     pub consents: Vec<ConsentRow>,
+    pub documents: Vec<DocumentRow>,
+    pub source_keys: Vec<SourceKeyRow>,
     pub reservations: Vec<ReservationRow>,
     pub rooms: Vec<RoomRow>,
     pub stays: Vec<StayRow>,
@@ -258,6 +289,8 @@ impl Batch {
             + self.tags.len()
             + self.terms.len()
             + self.consents.len()
+            + self.documents.len()
+            + self.source_keys.len()
             + self.reservations.len()
             + self.rooms.len()
             + self.stays.len()
@@ -277,6 +310,8 @@ pub fn write(conn: &mut DbConnection, b: &Batch) -> StorageResult<usize> {
     n += copy_rows!(conn, guest_tags::table, &b.tags, 3000)?;
     n += copy_rows!(conn, guest_search_terms::table, &b.terms, 3000)?;
     n += copy_rows!(conn, guest_consents::table, &b.consents, 1000)?;
+    n += copy_rows!(conn, guest_identity_documents::table, &b.documents, 700)?;
+    n += copy_rows!(conn, guest_source_keys::table, &b.source_keys, 1500)?;
     n += copy_rows!(conn, reservations::table, &b.reservations, 400)?;
     n += copy_rows!(conn, reservation_rooms::table, &b.rooms, 600)?;
     n += copy_rows!(conn, stays::table, &b.stays, 600)?;

@@ -12,7 +12,7 @@ use crm_domain::search;
 use crm_domain::values::{CountryCode, Email, LanguageTag, PhoneE164};
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = guests)]
 struct GuestRow {
     id: String,
@@ -43,6 +43,8 @@ struct GuestRow {
     created_by: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    merged_into: Option<String>,
+    merged_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,9 @@ pub struct Guest {
     pub profile: GuestProfile,
     pub blacklist: Option<Blacklisting>,
     pub erased_at: Option<DateTime<Utc>>,
+    /// Set on a tombstone: the guest this one was merged into.
+    pub merged_into: Option<String>,
+    pub merged_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -135,6 +140,8 @@ impl TryFrom<GuestRow> for Guest {
             profile,
             blacklist,
             erased_at: r.erased_at.map(from_db),
+            merged_into: r.merged_into,
+            merged_at: r.merged_at.map(from_db),
             version: r.version,
             created_by: r.created_by,
             created_at: from_db(r.created_at),
@@ -194,6 +201,8 @@ fn to_row(g: &Guest) -> StorageResult<GuestRow> {
         created_by: g.created_by.clone(),
         created_at: to_db(g.created_at),
         updated_at: to_db(g.updated_at),
+        merged_into: g.merged_into.clone(),
+        merged_at: g.merged_at.map(to_db),
     })
 }
 
@@ -232,7 +241,8 @@ fn write_index_rows(conn: &mut DbConnection, g: &Guest, replace: bool) -> Storag
             tag: t,
         })
         .collect();
-    let terms: Vec<TermRow> = if g.erased_at.is_none() {
+    // Erased guests and tombstones are not found by search.
+    let terms: Vec<TermRow> = if g.erased_at.is_none() && g.merged_into.is_none() {
         search::terms_for(&g.profile)
             .into_iter()
             .map(|term| TermRow {
@@ -305,6 +315,10 @@ pub fn update(conn: &mut DbConnection, guest: &Guest, expected_version: i32) -> 
             guests::version.eq(row.version),
             guests::updated_at.eq(row.updated_at),
         ),
+        (
+            guests::merged_into.eq(row.merged_into),
+            guests::merged_at.eq(row.merged_at),
+        ),
     ))
     .execute(conn)?;
     if updated == 0 {
@@ -334,8 +348,10 @@ pub fn list(
     page: &PageRequest,
 ) -> StorageResult<Page<Guest>> {
     let org = org_id.to_string();
+    // Tombstones of merged guests are not listed (their ids still resolve).
     let mut query = guests::table
         .filter(guests::org_id.eq(org.clone()))
+        .filter(guests::merged_into.is_null())
         .select(GuestRow::as_select())
         .into_boxed();
     if let Some(prefix) = &filter.search_prefix {
@@ -413,6 +429,7 @@ pub fn find_matching(
         .filter(guests::org_id.eq(org))
         .filter(guests::id.eq_any(candidates))
         .filter(guests::erased_at.is_null())
+        .filter(guests::merged_into.is_null())
         .order(guests::id.asc())
         .select(GuestRow::as_select())
         .first(conn)
@@ -527,4 +544,79 @@ pub fn bulk_rows(
         updated_at: r.updated_at,
     };
     Ok((row, tags, terms))
+}
+
+/// The stored row of a guest as JSON: what a merge keeps to restore it.
+pub fn snapshot(g: &Guest) -> StorageResult<String> {
+    Ok(serde_json::to_string(&to_row(g)?)?)
+}
+
+/// The guest a snapshot holds.
+pub fn from_snapshot(snapshot: &str) -> StorageResult<Guest> {
+    let row: GuestRow = serde_json::from_str(snapshot)?;
+    row.try_into()
+}
+
+/// Live guests (not erased, not merged away, created before `cutoff`)
+/// whose last stay began before `cutoff_day` (or who never stayed), with
+/// no open booking (confirmed or in house): what a retention policy
+/// anonymises. A page after `after`, in id order.
+pub fn retention_due(
+    conn: &mut DbConnection,
+    org_id: &str,
+    cutoff: DateTime<Utc>,
+    cutoff_day: NaiveDate,
+    after: &str,
+    limit: i64,
+) -> StorageResult<Vec<String>> {
+    use crate::schema::{guest_stats, reservations};
+    let recent = guest_stats::table
+        .filter(guest_stats::org_id.eq(org_id.to_string()))
+        .filter(guest_stats::last_stay_on.ge(cutoff_day))
+        .select(guest_stats::guest_id);
+    let upcoming = reservations::table
+        .filter(reservations::org_id.eq(org_id.to_string()))
+        .filter(reservations::status.eq_any(["confirmed", "checked_in"]))
+        .select(reservations::guest_id);
+    Ok(guests::table
+        .filter(guests::org_id.eq(org_id))
+        .filter(guests::id.gt(after))
+        .filter(guests::erased_at.is_null())
+        .filter(guests::merged_into.is_null())
+        .filter(guests::created_at.lt(to_db(cutoff)))
+        .filter(diesel::dsl::not(guests::id.eq_any(recent)))
+        .filter(diesel::dsl::not(guests::id.eq_any(upcoming)))
+        .order(guests::id.asc())
+        .select(guests::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Live guests holding any of these exact search terms (phones, e-mails,
+/// name readings), born on `birthday` when given; at most `limit`.
+pub fn holders_of_terms(
+    conn: &mut DbConnection,
+    org_id: &str,
+    terms: &[String],
+    birthday: Option<NaiveDate>,
+    limit: i64,
+) -> StorageResult<Vec<String>> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let holders = guest_search_terms::table
+        .filter(guest_search_terms::org_id.eq(org_id.to_string()))
+        .filter(guest_search_terms::term.eq_any(terms.to_vec()))
+        .select(guest_search_terms::guest_id);
+    let mut q = guests::table
+        .filter(guests::org_id.eq(org_id.to_string()))
+        .filter(guests::id.eq_any(holders))
+        .filter(guests::erased_at.is_null())
+        .filter(guests::merged_into.is_null())
+        .select(guests::id)
+        .into_boxed();
+    if let Some(b) = birthday {
+        q = q.filter(guests::birthday.eq(b));
+    }
+    Ok(q.order(guests::id.asc()).limit(limit).load(conn)?)
 }

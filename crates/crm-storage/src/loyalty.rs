@@ -1356,3 +1356,17 @@ pub fn expiring_on(
     }
     Ok(out)
 }
+
+/// Each tier's rank (higher is better), by tier id.
+pub fn tier_ranks(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> StorageResult<std::collections::HashMap<String, i32>> {
+    use crate::schema::loyalty_tiers;
+    Ok(loyalty_tiers::table
+        .filter(loyalty_tiers::org_id.eq(org_id))
+        .select((loyalty_tiers::id, loyalty_tiers::rank))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .collect())
+}

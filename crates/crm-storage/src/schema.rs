@@ -102,6 +102,8 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        merged_into -> Nullable<Text>,
+        merged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -1052,6 +1054,14 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    import_presets,
+    import_jobs,
+    import_problems,
+    guest_source_keys,
+    duplicate_candidates,
+    duplicate_scans,
+    guest_merges,
+    retention_policies,
     campaigns,
     coupon_redemptions,
     message_outbox,
@@ -1116,3 +1126,120 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_events,
     webhook_deliveries,
 );
+
+diesel::table! {
+    import_presets (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        mapping -> Text,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        org_id -> Text,
+        status -> Text,
+        dry_run -> Bool,
+        file_name -> Text,
+        format -> Text,
+        encoding -> Nullable<Text>,
+        mapping -> Nullable<Text>,
+        preset_id -> Nullable<Text>,
+        source -> Text,
+        total_bytes -> BigInt,
+        processed_bytes -> BigInt,
+        rows_read -> Integer,
+        created_count -> Integer,
+        skipped_count -> Integer,
+        failed_count -> Integer,
+        error -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        heartbeat_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    import_problems (job_id, row_number, position) {
+        org_id -> Text,
+        job_id -> Text,
+        row_number -> Integer,
+        position -> Integer,
+        field -> Text,
+        code -> Text,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    guest_source_keys (org_id, source_key) {
+        org_id -> Text,
+        source_key -> Text,
+        guest_id -> Text,
+        job_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    duplicate_candidates (id) {
+        id -> Text,
+        org_id -> Text,
+        guest_a -> Text,
+        guest_b -> Text,
+        score -> Integer,
+        reasons -> Text,
+        status -> Text,
+        found_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    duplicate_scans (org_id) {
+        org_id -> Text,
+        last_scan_at -> Timestamp,
+        guests -> Integer,
+        pairs -> Integer,
+    }
+}
+
+diesel::table! {
+    guest_merges (id) {
+        id -> Text,
+        org_id -> Text,
+        survivor_id -> Text,
+        loser_id -> Text,
+        status -> Text,
+        survivor_before -> Text,
+        loser_before -> Text,
+        survivor_version_after -> Integer,
+        moved -> Text,
+        merged_by -> Text,
+        merged_at -> Timestamp,
+        unmerged_by -> Nullable<Text>,
+        unmerged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    retention_policies (org_id) {
+        org_id -> Text,
+        enabled -> Bool,
+        anonymise_after_years -> Integer,
+        version -> Integer,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+        last_run_at -> Nullable<Timestamp>,
+        last_run_count -> Nullable<Integer>,
+    }
+}

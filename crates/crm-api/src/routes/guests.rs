@@ -73,6 +73,9 @@ pub struct GuestDto {
     pub blacklist: Option<BlacklistDto>,
     /// Set once the guest's personal data was erased on request.
     pub erased_at: Option<DateTime<Utc>>,
+    /// Set on a tombstone: this guest was merged into that one (follow it).
+    pub merged_into: Option<String>,
+    pub merged_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -123,6 +126,8 @@ impl From<Guest> for GuestDto {
                 blacklisted_at: b.at,
             }),
             erased_at: g.erased_at,
+            merged_into: g.merged_into,
+            merged_at: g.merged_at,
             version: g.version,
             created_by: g.created_by,
             created_at: g.created_at,
@@ -141,14 +146,24 @@ pub fn guest_response(status: StatusCode, g: Guest) -> HttpResponse {
     res.json(GuestDto::from(g))
 }
 
-/// Loads a guest of the caller's organisation or fails with `guest_not_found`.
+/// Loads a live guest of the caller's organisation: `guest_not_found`
+/// when there is none, 409 `guest_merged` (naming the survivor) for the
+/// tombstone of a merged guest, which only `GET /guests/{id}` shows.
 pub fn load_guest(
     conn: &mut DbConnection,
     org_id: &str,
     guest_id: &str,
 ) -> Result<Guest, ApiError> {
-    guests::find(conn, org_id, guest_id)
-        .map_err(|e| or_not_found("guest_not_found", "guest")(e.into()))
+    let g = guests::find(conn, org_id, guest_id)
+        .map_err(|e| or_not_found("guest_not_found", "guest")(e.into()))?;
+    if let Some(into) = &g.merged_into {
+        return Err(ApiError::conflict(
+            "guest_merged",
+            format!("This guest was merged into {into}; use that profile."),
+        )
+        .with_extension("merged_into", serde_json::json!(into)));
+    }
+    Ok(g)
 }
 
 pub fn refuse_erased(g: &Guest) -> Result<(), ApiError> {
@@ -195,16 +210,31 @@ fn default_region(
     operation_id = "createGuest",
     tag = "guests",
     security(("bearer_auth" = ["admin", "manager", "front_desk", "integration"])),
+    params(CreateGuestParams),
     request_body = GuestDraft,
-    responses((status = 201, description = "Created.", body = GuestDto))
+    responses(
+        (status = 201, description = "Created; `possible_duplicates` lists existing guests that look like the same person (also counted in `X-Possible-Duplicates`).", body = GuestCreated),
+        (status = 409, description = "`on_duplicate=reject` and possible duplicates exist (`possible_duplicates` in the problem); nothing was created.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/guests")]
 pub async fn create_guest(
     auth: Auth<roles::GuestWriters>,
     request_id: RequestId,
     state: web::Data<AppState>,
+    q: web::Query<CreateGuestParams>,
     body: ApiJson<GuestDraft>,
 ) -> ApiResult<HttpResponse> {
+    let reject = match q.on_duplicate.as_deref() {
+        None | Some("create") => false,
+        Some("reject") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "`on_duplicate` is `create` or `reject`.",
+            ))
+        }
+    };
     let draft = body.0;
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
@@ -219,17 +249,63 @@ pub async fn create_guest(
                 profile,
                 blacklist: None,
                 erased_at: None,
+                merged_into: None,
+                merged_at: None,
                 version: 1,
                 created_by: actor.principal.id.clone(),
                 created_at: now,
                 updated_at: now,
             };
             guests::insert(conn, &guest)?;
+            let duplicates =
+                crate::duplicates::check(conn, &org, &guest.id, &guest.profile, now)?;
+            if reject && !duplicates.is_empty() {
+                // Rolls back the guest and the pairs just recorded.
+                return Err(ApiError::conflict(
+                    "possible_duplicate",
+                    "Guests that look like the same person exist; merge into one of them, or create with on_duplicate=create.",
+                )
+                .with_extension(
+                    "possible_duplicates",
+                    serde_json::to_value(&duplicates).unwrap_or_default(),
+                ));
+            }
             actor.record(conn, now, "guest.created", "guest", &guest.id, &[])?;
-            Ok(guest)
+            Ok((guest, duplicates))
         })
         .await?;
-    Ok(guest_response(StatusCode::CREATED, guest))
+    let (guest, possible_duplicates) = guest;
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag_for(guest.version)))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header((header::LOCATION, format!("/api/v1/guests/{}", guest.id)))
+        .insert_header((
+            "X-Possible-Duplicates",
+            possible_duplicates.len().to_string(),
+        ))
+        .json(GuestCreated {
+            guest: GuestDto::from(guest),
+            possible_duplicates,
+        }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CreateGuestParams {
+    /// `create` (default): create and list look-alikes in
+    /// `possible_duplicates`; `reject`: create nothing when there are any
+    /// (409 `possible_duplicate`).
+    pub on_duplicate: Option<String>,
+}
+
+/// A created guest, with the existing guests that look like the same person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuestCreated {
+    #[serde(flatten)]
+    pub guest: GuestDto,
+    /// Best first; empty when none. Also recorded as duplicate candidates.
+    pub possible_duplicates: Vec<crate::duplicates::PossibleDuplicate>,
 }
 
 /// Get a guest profile.

@@ -51,6 +51,21 @@ pub struct GuestExport {
     pub reviews: Vec<crate::routes::reviews::ReviewDto>,
     /// Messages sent to the guest, or not sent and why.
     pub messages: Vec<crate::routes::messages::OutboxMessageDto>,
+    /// Merges the guest took part in (counts of what moved, not the other
+    /// person's data).
+    pub merges: Vec<crate::routes::merges::MergeDto>,
+    /// Pairs with other profiles that looked like the same person.
+    pub duplicate_candidates: Vec<crate::routes::duplicates::CandidateDto>,
+    /// The import rows the profile came from.
+    pub import_sources: Vec<ImportSourceDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportSourceDto {
+    /// `ext:<the file's guest id>` or `row:<hash of the row>`.
+    pub source_key: String,
+    pub import_id: String,
+    pub imported_at: DateTime<Utc>,
 }
 
 /// Export everything held on a guest (data subject access request).
@@ -73,7 +88,7 @@ pub async fn export_guest(
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
-    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews, messages) = state
+    let (guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews, messages, (merges, candidates, sources)) = state
         .write(move |conn| {
             let guest = load_guest(conn, &org, &guest_id)?;
             let docs = identity_documents::list_for_guest(conn, &org, &guest_id)?;
@@ -126,8 +141,13 @@ pub async fn export_guest(
                 all_pages(|p| crm_storage::surveys::list_reviews(conn, &org, &review_filter, p))?;
             let messages =
                 all_pages(|p| crm_storage::messages::messages_of_guest(conn, &org, &guest_id, p))?;
+            let extra = (
+                crm_storage::merges::involving(conn, &org, &guest_id)?,
+                crm_storage::duplicates::all_for(conn, &org, &guest_id)?,
+                crm_storage::imports::source_keys_of(conn, &org, &guest_id)?,
+            );
             actor.record(conn, now, "guest.exported", "guest", &guest_id, &[])?;
-            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews, messages))
+            Ok((guest, docs, consent_records, events, bookings, stays, insights, accounts, tickets, answers, reviews, messages, extra))
         })
         .await?;
     let mut identity = Vec::new();
@@ -165,6 +185,22 @@ pub async fn export_guest(
         messages: messages
             .into_iter()
             .map(crate::routes::messages::outbox_dto)
+            .collect(),
+        merges: merges
+            .into_iter()
+            .map(crate::routes::merges::merge_dto)
+            .collect(),
+        duplicate_candidates: candidates
+            .into_iter()
+            .map(crate::routes::duplicates::dto)
+            .collect(),
+        import_sources: sources
+            .into_iter()
+            .map(|(source_key, import_id, imported_at)| ImportSourceDto {
+                source_key,
+                import_id,
+                imported_at,
+            })
             .collect(),
     };
     Ok(HttpResponse::Ok()
@@ -214,31 +250,51 @@ pub async fn erase_guest(
                     "This guest was already erased.",
                 ));
             }
-            let next = Guest {
-                profile: current.profile.anonymised(),
-                blacklist: None,
-                erased_at: Some(now),
-                version: current.version + 1,
-                updated_at: now,
-                ..current.clone()
-            };
-            guests::update(conn, &next, current.version)?;
-            identity_documents::delete_all_for_guest(conn, &org, &guest_id)?;
-            reservations::scrub_guest(conn, &org, &guest_id)?;
-            crm_storage::insights::forget_guest(conn, &org, &guest_id)?;
-            crm_storage::tickets::scrub_guest(conn, &org, &guest_id)?;
-            crm_storage::surveys::scrub_guest(conn, &org, &guest_id)?;
-            crm_storage::messages::scrub_guest(conn, &org, &guest_id)?;
-            let mut fields = current.profile.changed_fields(&next.profile);
-            fields.push("identity_documents");
-            fields.push("reservation_texts");
-            fields.push("insights");
-            fields.push("ticket_texts");
-            fields.push("survey_comments");
-            fields.push("messages");
-            actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
-            Ok(next)
+            erase(conn, &actor, &current, now)
         })
         .await?;
     Ok(guest_response(StatusCode::OK, guest))
+}
+
+/// Erases a guest in the caller's transaction: the profile anonymised,
+/// documents deleted, free texts of bookings, tickets, surveys and
+/// messages cleared, duplicate pairs forgotten and merge snapshots
+/// cleared (such a merge can no longer be undone). The retention job
+/// erases the same way.
+pub fn erase(
+    conn: &mut crm_storage::DbConnection,
+    actor: &Actor,
+    current: &Guest,
+    now: DateTime<Utc>,
+) -> Result<Guest, ApiError> {
+    let org = current.org_id.clone();
+    let guest_id = current.id.clone();
+    let next = Guest {
+        profile: current.profile.anonymised(),
+        blacklist: None,
+        erased_at: Some(now),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    guests::update(conn, &next, current.version)?;
+    identity_documents::delete_all_for_guest(conn, &org, &guest_id)?;
+    reservations::scrub_guest(conn, &org, &guest_id)?;
+    crm_storage::insights::forget_guest(conn, &org, &guest_id)?;
+    crm_storage::tickets::scrub_guest(conn, &org, &guest_id)?;
+    crm_storage::surveys::scrub_guest(conn, &org, &guest_id)?;
+    crm_storage::messages::scrub_guest(conn, &org, &guest_id)?;
+    crm_storage::duplicates::delete_all_for(conn, &org, &guest_id)?;
+    crm_storage::merges::clear_snapshots(conn, &org, &guest_id)?;
+    let mut fields = current.profile.changed_fields(&next.profile);
+    fields.push("identity_documents");
+    fields.push("reservation_texts");
+    fields.push("insights");
+    fields.push("ticket_texts");
+    fields.push("survey_comments");
+    fields.push("messages");
+    fields.push("duplicate_candidates");
+    fields.push("merge_snapshots");
+    actor.record(conn, now, "guest.erased", "guest", &guest_id, &fields)?;
+    Ok(next)
 }

@@ -379,6 +379,8 @@ fn resolve_guest(
         profile,
         blacklist: None,
         erased_at: None,
+        merged_into: None,
+        merged_at: None,
         version: 1,
         created_by: actor.principal.id.clone(),
         created_at: now,

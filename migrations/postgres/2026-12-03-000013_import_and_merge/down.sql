@@ -1,0 +1,10 @@
+DROP TABLE retention_policies;
+DROP TABLE guest_merges;
+DROP TABLE duplicate_scans;
+DROP TABLE duplicate_candidates;
+DROP TABLE guest_source_keys;
+DROP TABLE import_problems;
+DROP TABLE import_jobs;
+DROP TABLE import_presets;
+ALTER TABLE guests DROP COLUMN merged_at;
+ALTER TABLE guests DROP COLUMN merged_into;
