@@ -411,6 +411,21 @@ async fn merge_moves_everything_and_unmerge_puts_it_back() {
         .as_str()
         .unwrap()
         .contains("profile changed"));
+
+    // Erasing the person erases the profile merged into it too, and the
+    // merge can no longer be undone.
+    app.post(&format!("/api/v1/guests/{survivor}/erase"), t, json!({}))
+        .await
+        .assert_status(200);
+    let tomb = app.get(&format!("/api/v1/guests/{loser}"), t).await;
+    assert_eq!(tomb.body["company"], Value::Null);
+    assert_eq!(tomb.body["phones"], json!([]));
+    assert!(tomb.body["erased_at"].is_string());
+    assert_eq!(tomb.body["merged_into"], survivor.as_str());
+    let history = app
+        .get(&format!("/api/v1/guests/{survivor}/merges"), t)
+        .await;
+    assert_eq!(history.body[0]["reversible"], false);
 }
 
 #[tokio::test]

@@ -265,6 +265,12 @@ const WESTERN_FAMILY: &[&str] = &[
     "Russo",
     "Tanaka",
 ];
+/// Mainland mobile prefixes the numbering plan assigns.
+const MOBILE_PREFIXES: &[&str] = &[
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
+    "155", "156", "157", "158", "159", "176", "177", "180", "181", "182", "183", "185", "186",
+    "187", "188", "189",
+];
 const CITIES: &[&str] = &[
     "上海",
     "北京",
@@ -402,9 +408,9 @@ fn person(r: &mut Rng, i: usize) -> Person {
         )
     };
     let phone = format!(
-        "1{}{:09}",
-        3 + r.below(7),
-        (i as u64 * 7919 + 13) % 1_000_000_000
+        "{}{:08}",
+        r.pick(MOBILE_PREFIXES),
+        (i as u64 * 7919 + 13) % 100_000_000
     );
     let email = if r.below(2) == 0 {
         format!("guest{i}@mail{}.example.com", r.below(50))
@@ -466,7 +472,7 @@ fn duplicate_of(r: &mut Rng, p: &Person, i: usize) -> Person {
         // The same identity document, another phone.
         2 if !p.document.is_empty() => {
             d.document = p.document.clone();
-            d.phone = format!("1{}{:09}", 5, (i as u64 * 104_729 + 7) % 1_000_000_000);
+            d.phone = format!("159{:08}", (i as u64 * 104_729 + 7) % 100_000_000);
             d.email.clear();
         }
         // A one-letter typo in the Latin name, the same birthday, no contact.

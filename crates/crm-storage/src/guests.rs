@@ -620,3 +620,20 @@ pub fn holders_of_terms(
     }
     Ok(q.order(guests::id.asc()).limit(limit).load(conn)?)
 }
+
+/// The tombstones of guests merged into `survivor` (erasure anonymises
+/// them with it).
+pub fn tombstones_of(
+    conn: &mut DbConnection,
+    org_id: &str,
+    survivor: &str,
+) -> StorageResult<Vec<Guest>> {
+    guests::table
+        .filter(guests::org_id.eq(org_id))
+        .filter(guests::merged_into.eq(survivor))
+        .select(GuestRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Guest::try_from)
+        .collect()
+}

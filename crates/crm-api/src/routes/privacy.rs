@@ -286,6 +286,23 @@ pub fn erase(
     crm_storage::messages::scrub_guest(conn, &org, &guest_id)?;
     crm_storage::duplicates::delete_all_for(conn, &org, &guest_id)?;
     crm_storage::merges::clear_snapshots(conn, &org, &guest_id)?;
+    // The profiles merged into this one are the same person's data.
+    for tomb in guests::tombstones_of(conn, &org, &guest_id)? {
+        if tomb.erased_at.is_some() {
+            continue;
+        }
+        let gone = Guest {
+            profile: tomb.profile.anonymised(),
+            blacklist: None,
+            erased_at: Some(now),
+            version: tomb.version + 1,
+            updated_at: now,
+            ..tomb.clone()
+        };
+        guests::update(conn, &gone, tomb.version)?;
+        identity_documents::delete_all_for_guest(conn, &org, &tomb.id)?;
+        crm_storage::merges::clear_snapshots(conn, &org, &tomb.id)?;
+    }
     let mut fields = current.profile.changed_fields(&next.profile);
     fields.push("identity_documents");
     fields.push("reservation_texts");
