@@ -140,7 +140,8 @@ async fn world(app: &TestApp) -> World {
         &h,
         &anna,
         &ra,
-        today - Duration::days(1000),
+        // Recency counts in the server's (UTC) days, whatever the hour.
+        Utc::now().date_naive() - Duration::days(1000),
         3,
         150_000,
         "ota",
@@ -163,7 +164,8 @@ async fn run_insights_at(app: &TestApp, full: bool, now: chrono::DateTime<Utc>) 
     } else {
         crm_api::jobs::Job::GuestInsights
     };
-    crm_api::jobs::run(&app.db, job, shanghai_today(), now)
+    // The day the server's scheduler and the insights endpoint use (UTC).
+    crm_api::jobs::run(&app.db, job, now.date_naive(), now)
         .unwrap()
         .processed
 }
@@ -213,10 +215,13 @@ async fn insights_explain_value_purpose_and_churn() {
         a["churn"]["grade"], "high",
         "1,000 days against a one-time guest's year: {a}"
     );
-    assert!(a["churn"]["reasons"][0]
-        .as_str()
-        .unwrap()
-        .contains("1000 days"));
+    assert!(
+        a["churn"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("1000 days"),
+        "{a}"
+    );
     let l = app
         .get(
             &format!("/api/v1/guests/{}/insights", w.lina),

@@ -42,6 +42,31 @@ type MatchTuple = (
     NaiveDateTime,
 );
 
+/// The columns of a [`MatchTuple`].
+const MATCH_COLUMNS: (
+    guests::id,
+    guests::family_name,
+    guests::given_name,
+    guests::family_name_latin,
+    guests::given_name_latin,
+    guests::birthday,
+    guests::address,
+    guests::phones,
+    guests::emails,
+    guests::updated_at,
+) = (
+    guests::id,
+    guests::family_name,
+    guests::given_name,
+    guests::family_name_latin,
+    guests::given_name_latin,
+    guests::birthday,
+    guests::address,
+    guests::phones,
+    guests::emails,
+    guests::updated_at,
+);
+
 fn match_rows(
     conn: &mut DbConnection,
     org: &str,
@@ -108,18 +133,7 @@ pub fn match_rows_after(
         .filter(guests::merged_into.is_null())
         .order(guests::id.asc())
         .limit(limit)
-        .select((
-            guests::id,
-            guests::family_name,
-            guests::given_name,
-            guests::family_name_latin,
-            guests::given_name_latin,
-            guests::birthday,
-            guests::address,
-            guests::phones,
-            guests::emails,
-            guests::updated_at,
-        ))
+        .select(MATCH_COLUMNS)
         .load(conn)?;
     match_rows(conn, org, rows)
 }
@@ -136,18 +150,7 @@ pub fn match_rows_of(
         .filter(guests::erased_at.is_null())
         .filter(guests::merged_into.is_null())
         .order(guests::id.asc())
-        .select((
-            guests::id,
-            guests::family_name,
-            guests::given_name,
-            guests::family_name_latin,
-            guests::given_name_latin,
-            guests::birthday,
-            guests::address,
-            guests::phones,
-            guests::emails,
-            guests::updated_at,
-        ))
+        .select(MATCH_COLUMNS)
         .load(conn)?;
     let mut out = match_rows(conn, org, rows)?;
     // match_rows keys documents by an id range; the ids here are not one.
