@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::state::write_transaction;
 use chrono::{DateTime, Utc};
 use crm_domain::identity::DocumentNumber;
-use crm_domain::import::{self, ColumnMapping, ImportField, ImportedGuest};
+use crm_domain::import::{self, ColumnMapping, ImportField};
 use crm_domain::values::CountryCode;
 use crm_domain::FieldError;
 use crm_storage::bulk::{self, Batch};
@@ -485,7 +485,6 @@ impl Engine<'_> {
         else {
             return Ok(());
         };
-        let imported: ImportedGuest = imported;
         job.rows_read += 1;
         let key = match &imported.external_id {
             Some(id) => format!("ext:{}", id.trim()),

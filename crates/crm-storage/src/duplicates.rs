@@ -67,11 +67,9 @@ const MATCH_COLUMNS: (
     guests::updated_at,
 );
 
-fn match_rows(
-    conn: &mut DbConnection,
-    org: &str,
-    rows: Vec<MatchTuple>,
-) -> StorageResult<Vec<MatchRow>> {
+/// Builds the match rows and hands each its documents' hashes, from
+/// `docs` (guest id, hash) pairs the caller loaded.
+fn match_rows(rows: Vec<MatchTuple>, docs: Vec<(String, String)>) -> Vec<MatchRow> {
     let mut out: Vec<MatchRow> = rows
         .into_iter()
         .map(|r| MatchRow {
@@ -88,34 +86,17 @@ fn match_rows(
             document_hashes: Vec::new(),
         })
         .collect();
-    if out.is_empty() {
-        return Ok(out);
-    }
     let index: HashMap<String, usize> = out
         .iter()
         .enumerate()
         .map(|(i, r)| (r.id.clone(), i))
         .collect();
-    let first = out.first().map(|r| r.id.clone()).unwrap_or_default();
-    let last = out.last().map(|r| r.id.clone()).unwrap_or_default();
-    // Documents of the guests in this id range, in one query.
-    let docs: Vec<(String, String)> = guest_identity_documents::table
-        .filter(guest_identity_documents::org_id.eq(org))
-        .filter(guest_identity_documents::guest_id.ge(&first))
-        .filter(guest_identity_documents::guest_id.le(&last))
-        .select((
-            guest_identity_documents::guest_id,
-            guest_identity_documents::number_hash,
-        ))
-        .load(conn)?;
     for (guest, hash) in docs {
-        if let Some(&i) = index.get(&guest) {
-            if let Some(r) = out.get_mut(i) {
-                r.document_hashes.push(hash);
-            }
+        if let Some(r) = index.get(&guest).and_then(|&i| out.get_mut(i)) {
+            r.document_hashes.push(hash);
         }
     }
-    Ok(out)
+    out
 }
 
 /// A page of the organisation's live guests (neither erased nor merged
@@ -135,7 +116,20 @@ pub fn match_rows_after(
         .limit(limit)
         .select(MATCH_COLUMNS)
         .load(conn)?;
-    match_rows(conn, org, rows)
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(Vec::new());
+    };
+    // The documents of the guests in this id range, in one query.
+    let docs: Vec<(String, String)> = guest_identity_documents::table
+        .filter(guest_identity_documents::org_id.eq(org))
+        .filter(guest_identity_documents::guest_id.ge(&first.0))
+        .filter(guest_identity_documents::guest_id.le(&last.0))
+        .select((
+            guest_identity_documents::guest_id,
+            guest_identity_documents::number_hash,
+        ))
+        .load(conn)?;
+    Ok(match_rows(rows, docs))
 }
 
 /// These live guests' match rows (the creation check's candidates).
@@ -152,8 +146,6 @@ pub fn match_rows_of(
         .order(guests::id.asc())
         .select(MATCH_COLUMNS)
         .load(conn)?;
-    let mut out = match_rows(conn, org, rows)?;
-    // match_rows keys documents by an id range; the ids here are not one.
     let docs: Vec<(String, String)> = guest_identity_documents::table
         .filter(guest_identity_documents::org_id.eq(org))
         .filter(guest_identity_documents::guest_id.eq_any(ids))
@@ -162,14 +154,7 @@ pub fn match_rows_of(
             guest_identity_documents::number_hash,
         ))
         .load(conn)?;
-    for r in &mut out {
-        r.document_hashes = docs
-            .iter()
-            .filter(|(g, _)| *g == r.id)
-            .map(|(_, h)| h.clone())
-            .collect();
-    }
-    Ok(out)
+    Ok(match_rows(rows, docs))
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
