@@ -25,6 +25,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod webhooks;
+pub mod xlsx;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -39,10 +39,24 @@
 //! | … + same birthday / different birthday           | +10 / −30 |
 //! | … + same city                                    | +5 (at most 99) |
 //! | same name + same birthday                        | 88 (city same +4, differs −3) |
-//! | similar name + same birthday                     | 80 (city same +4, differs −3) |
+//! | similar name + same birthday                     | 80 (city same +4, differs −25) |
 //! | same name + same city, a birthday unknown        | 55 (not reported) |
 //! | similar name + same city, a birthday unknown     | 50    |
 //! | name + city, birthdays both known and differ     | 25    |
+//! | name rows above, identifiers contradict          | −40 document / −30 phone / −15 e-mail |
+//!
+//! A contradiction is an identifier both guests have with no value in
+//! common: two resident-id numbers belong to two people, two mobile numbers
+//! usually do (people change numbers, so it counts less), two e-mail
+//! addresses often do not (work and private). In a million guests hundreds
+//! of pairs of different people share a common name and a birthday — and
+//! each has its own phone; the same person entered again by another
+//! channel usually comes without one (OTA bookings, a walk-in at the desk).
+//! So a name + birthday pair with different phones scores 58 and is not a
+//! candidate unless the city agrees too (62). A *similar* name with a
+//! different city is two weak points at once — in a million guests the
+//! pinyin of hundreds of people is one letter away from someone's with the
+//! same birthday — and is not a candidate either (55).
 //!
 //! So a father and son sharing the family phone (same family name, different
 //! given names, different birthdays) score 10, a shared phone with one side
@@ -120,6 +134,12 @@ pub enum Reason {
     SameBirthday,
     SameCity,
     DifferentBirthday,
+    /// Both have identity documents, none in common (names only).
+    DifferentDocument,
+    /// Both have phones, none in common (names only).
+    DifferentPhone,
+    /// Both have e-mail addresses, none in common (names only).
+    DifferentEmail,
 }
 
 /// How alike two guests are (0–100) and why.
@@ -149,11 +169,16 @@ const NAME_BIRTHDAY: i32 = 88;
 const SIMILAR_NAME_BIRTHDAY: i32 = 80;
 const NAME_BIRTHDAY_SAME_CITY: i32 = 4;
 const NAME_BIRTHDAY_OTHER_CITY: i32 = -3;
+const SIMILAR_NAME_BIRTHDAY_OTHER_CITY: i32 = -25;
 /// Below the threshold: in a million guests thousands of pairs share a
 /// common name and a big city; that alone is not a candidate.
 const NAME_CITY: i32 = 55;
 const SIMILAR_NAME_CITY: i32 = 50;
 const NAME_CITY_DIFFERENT_BIRTHDAY: i32 = -40;
+/// What contradicting identifiers take off a name-based score.
+const OTHER_DOCUMENT: i32 = -40;
+const OTHER_PHONE: i32 = -30;
+const OTHER_EMAIL: i32 = -15;
 
 /// Name keys longer than this (in characters) are cut; typo comparison
 /// works on keys of at most this many bytes.
@@ -744,6 +769,16 @@ fn score_prepared(a: &MatchInput, pa: &Prepared, b: &MatchInput, pb: &Prepared) 
     let birthday = agreement(a.birthday, b.birthday);
     let city = agreement(pa.city.as_ref(), pb.city.as_ref());
     let name = compare_names(pa, pb);
+    // Identifiers both sides have and none shared (only read when nothing
+    // is shared at all, in the name branch).
+    let has = |xs: &[String], usable: fn(&str) -> bool| xs.iter().any(|x| usable(x));
+    let known = |x: &str| !x.trim().is_empty();
+    let other_document = !same_document
+        && has(&a.document_hashes, known)
+        && has(&b.document_hashes, known);
+    let other_phone =
+        !same_phone && has(&a.phones, usable_phone) && has(&b.phones, usable_phone);
+    let other_email = !same_email && has(&a.emails, known) && has(&b.emails, known);
 
     let mut reasons = Vec::new();
     for (yes, reason) in [
@@ -757,6 +792,16 @@ fn score_prepared(a: &MatchInput, pa: &Prepared, b: &MatchInput, pb: &Prepared) 
         (birthday == Agreement::Different, Reason::DifferentBirthday),
     ] {
         if yes {
+            reasons.push(reason);
+        }
+    }
+    let by_name = !(same_document || same_phone || same_email);
+    for (yes, reason) in [
+        (other_document, Reason::DifferentDocument),
+        (other_phone, Reason::DifferentPhone),
+        (other_email, Reason::DifferentEmail),
+    ] {
+        if yes && by_name {
             reasons.push(reason);
         }
     }
@@ -791,19 +836,33 @@ fn score_prepared(a: &MatchInput, pa: &Prepared, b: &MatchInput, pb: &Prepared) 
         };
         (base + name + birthday + city).min(CONTACT_MAX)
     } else {
-        let (with_birthday, with_city) = match name {
-            NameAgreement::Same => (NAME_BIRTHDAY, NAME_CITY),
-            NameAgreement::Similar => (SIMILAR_NAME_BIRTHDAY, SIMILAR_NAME_CITY),
+        let (with_birthday, with_city, other_city) = match name {
+            NameAgreement::Same => (NAME_BIRTHDAY, NAME_CITY, NAME_BIRTHDAY_OTHER_CITY),
+            NameAgreement::Similar => (
+                SIMILAR_NAME_BIRTHDAY,
+                SIMILAR_NAME_CITY,
+                SIMILAR_NAME_BIRTHDAY_OTHER_CITY,
+            ),
             NameAgreement::Different | NameAgreement::Unknown => return None,
         };
-        match (birthday, city) {
+        let base = match (birthday, city) {
             (Agreement::Same, Agreement::Same) => with_birthday + NAME_BIRTHDAY_SAME_CITY,
-            (Agreement::Same, Agreement::Different) => with_birthday + NAME_BIRTHDAY_OTHER_CITY,
+            (Agreement::Same, Agreement::Different) => with_birthday + other_city,
             (Agreement::Same, Agreement::Unknown) => with_birthday,
             (Agreement::Unknown, Agreement::Same) => with_city,
             (Agreement::Different, Agreement::Same) => with_city + NAME_CITY_DIFFERENT_BIRTHDAY,
             _ => return None,
-        }
+        };
+        let contradictions = [
+            (other_document, OTHER_DOCUMENT),
+            (other_phone, OTHER_PHONE),
+            (other_email, OTHER_EMAIL),
+        ];
+        base + contradictions
+            .iter()
+            .filter(|(yes, _)| *yes)
+            .map(|(_, points)| points)
+            .sum::<i32>()
     };
     let score = u8::try_from(score.clamp(0, 100)).ok()?;
     (score >= CANDIDATE_THRESHOLD).then_some(Match { score, reasons })
@@ -978,6 +1037,50 @@ mod tests {
     }
 
     #[test]
+    fn contradicting_identifiers_weigh_against_a_name_match() {
+        let bd = date(1984, 3, 12);
+        let a = with_phone(born(chinese("张", "伟"), bd), "+8613800000001");
+        // Another channel, no phone: the name and birthday carry it.
+        let m = score(&a, &born(chinese("张", "伟"), bd)).expect("name + birthday");
+        assert_eq!(m.score, 88);
+        // Each with a phone of their own: two people, unless the city agrees.
+        let b = with_phone(born(chinese("张", "伟"), bd), "+8613900000002");
+        assert_eq!(score(&a, &b), None);
+        let m = score(&in_city(a.clone(), "上海"), &in_city(b.clone(), "上海市"))
+            .expect("name + birthday + city despite the phones");
+        assert_eq!(m.score, 62);
+        assert_eq!(
+            m.reasons,
+            [
+                Reason::SameName,
+                Reason::SameBirthday,
+                Reason::SameCity,
+                Reason::DifferentPhone
+            ]
+        );
+        // Different e-mails as well, or different documents: not a candidate.
+        let mut a2 = in_city(a.clone(), "上海");
+        let mut b2 = in_city(b.clone(), "上海");
+        a2.emails.push("zw@example.com".into());
+        b2.emails.push("wei.zhang@example.cn".into());
+        assert_eq!(score(&a2, &b2), None);
+        let mut c = born(chinese("张", "伟"), bd);
+        let mut d = c.clone();
+        c.document_hashes.push("h1".into());
+        d.document_hashes.push("h2".into());
+        assert_eq!(score(&c, &d), None);
+        // A shared identifier is not contradicted by another one differing:
+        // the same phone with two e-mail addresses stays a strong match.
+        let mut e = a.clone();
+        let mut f = with_phone(born(latin("Zhang", "Wei"), bd), "+8613800000001");
+        e.emails.push("zw@example.com".into());
+        f.emails.push("wei@example.org".into());
+        let m = score(&e, &f).expect("same phone");
+        assert!(m.score >= 90, "{m:?}");
+        assert!(!m.reasons.contains(&Reason::DifferentEmail));
+    }
+
+    #[test]
     fn a_one_letter_typo_with_the_same_birthday_matches() {
         let bd = date(1979, 8, 21);
         let a = born(latin("Schmidt", "Anna"), bd);
@@ -1004,6 +1107,23 @@ mod tests {
         )
         .expect("pinyin typo");
         assert!(m.reasons.contains(&Reason::SimilarName));
+        // A typo and another city: two weak points, not a candidate; the
+        // same city makes it stronger.
+        assert_eq!(
+            score(
+                &in_city(born(latin("Schmidt", "Anna"), bd), "Berlin"),
+                &in_city(born(latin("Schmitt", "Anna"), bd), "München")
+            ),
+            None
+        );
+        assert_eq!(
+            score(
+                &in_city(born(latin("Schmidt", "Anna"), bd), "Berlin"),
+                &in_city(born(latin("Schmitt", "Anna"), bd), "berlin")
+            )
+            .map(|m| m.score),
+            Some(84)
+        );
         // Two edits, a short name, or only a city: no match.
         assert_eq!(score(&a, &born(latin("Schmitz", "Ana"), bd)), None);
         assert_eq!(
