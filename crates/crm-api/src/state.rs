@@ -1,6 +1,6 @@
 use crate::auth::cache::PrincipalCache;
 use crate::auth::jwt::JwtKeys;
-use crate::auth::limiter::LoginLimiter;
+use crate::auth::limiter::{LoginLimiter, RateLimiter};
 use crate::config::Settings;
 use crate::config_cache::ConfigCache;
 use crate::crypto::DataCipher;
@@ -21,6 +21,10 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Requests to the public survey endpoints, per link and per IP.
     pub public_limiter: Arc<LoginLimiter>,
+    /// Token requests per account or client, and per IP.
+    pub login_rate: Arc<RateLimiter>,
+    /// Channel pushes per integration client, and per IP.
+    pub channel_rate: Arc<RateLimiter>,
     pub principal_cache: Arc<PrincipalCache>,
     pub config_cache: Arc<ConfigCache>,
 }
@@ -44,13 +48,31 @@ impl AppState {
     }
 
     /// Runs a transaction on the blocking pool; `f` may fail with an API
-    /// error, which rolls everything back.
+    /// error, which rolls everything back. A request with an
+    /// Idempotency-Key marks its claim as applied in the same transaction.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, ApiError> + Send + 'static,
     ) -> ApiResult<T> {
         let db = self.db.clone();
-        web::block(move || write_transaction(&db, f)).await?
+        let claim = crate::http::idempotency::current_claim();
+        let now = self.clock.now();
+        web::block(move || {
+            write_transaction(&db, |conn| {
+                let value = f(conn)?;
+                if let Some(c) = &claim {
+                    crm_storage::idempotency::mark_committed(
+                        conn,
+                        &c.org_id,
+                        &c.principal_id,
+                        &c.key,
+                        now,
+                    )?;
+                }
+                Ok(value)
+            })
+        })
+        .await?
     }
 }
 

@@ -19,6 +19,7 @@ struct KeyRow {
     response_headers: Option<String>,
     response_body: Option<String>,
     created_at: NaiveDateTime,
+    committed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +33,12 @@ pub struct StoredResponse {
 pub enum Claim {
     /// The key is ours: run the request, then [`complete`] or [`release`].
     Claimed,
-    /// Seen before with this request hash; `None` while still running.
+    /// Seen before with this request hash; `None` while still running, or
+    /// when the request was applied but its response was lost (`applied`).
     Seen {
         request_hash: String,
         response: Option<StoredResponse>,
+        applied: bool,
         created_at: DateTime<Utc>,
     },
 }
@@ -50,7 +53,10 @@ macro_rules! key_filter {
 }
 
 /// Claims `key` or reports what is known of it. Keys older than
-/// `expired_before` are forgotten and claimed afresh.
+/// `expired_before` are forgotten and claimed afresh; a claim older than
+/// `abandoned_before` with neither a response nor a commit marker (its node
+/// died before writing anything) is taken over by the same request.
+#[allow(clippy::too_many_arguments)]
 pub fn claim(
     conn: &mut DbConnection,
     org_id: &str,
@@ -59,7 +65,22 @@ pub fn claim(
     request_hash: &str,
     now: DateTime<Utc>,
     expired_before: DateTime<Utc>,
+    abandoned_before: DateTime<Utc>,
 ) -> StorageResult<Claim> {
+    // Compare-and-set on created_at: of two retries racing for an
+    // abandoned claim, one takes it over.
+    let taken_over = diesel::update(
+        key_filter!(org_id, principal_id, key)
+            .filter(idempotency_keys::request_hash.eq(request_hash))
+            .filter(idempotency_keys::status_code.is_null())
+            .filter(idempotency_keys::committed_at.is_null())
+            .filter(idempotency_keys::created_at.lt(to_db(abandoned_before))),
+    )
+    .set(idempotency_keys::created_at.eq(to_db(now)))
+    .execute(conn)?;
+    if taken_over == 1 {
+        return Ok(Claim::Claimed);
+    }
     diesel::delete(
         key_filter!(org_id, principal_id, key)
             .filter(idempotency_keys::created_at.lt(to_db(expired_before))),
@@ -76,6 +97,7 @@ pub fn claim(
         response_headers: None,
         response_body: None,
         created_at: to_db(now),
+        committed_at: None,
     };
     let inserted = conn.transaction(|c| {
         diesel::insert_into(idempotency_keys::table)
@@ -104,6 +126,7 @@ pub fn claim(
                 };
                 Ok(Claim::Seen {
                     request_hash: row.request_hash,
+                    applied: row.committed_at.is_some(),
                     response,
                     created_at: from_db(row.created_at),
                 })
@@ -130,13 +153,32 @@ pub fn complete(
     Ok(())
 }
 
-/// Forgets a claim whose request failed, so the client may retry.
+/// Forgets a claim whose request failed, so the client may retry —
+/// unless the request had committed writes before failing.
 pub fn release(
     conn: &mut DbConnection,
     org_id: &str,
     principal_id: &str,
     key: &str,
 ) -> StorageResult<()> {
-    diesel::delete(key_filter!(org_id, principal_id, key)).execute(conn)?;
+    diesel::delete(
+        key_filter!(org_id, principal_id, key).filter(idempotency_keys::committed_at.is_null()),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the claim's request as applied; called in the request's own
+/// write transaction, so the marker exists exactly when its writes do.
+pub fn mark_committed(
+    conn: &mut DbConnection,
+    org_id: &str,
+    principal_id: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> StorageResult<()> {
+    diesel::update(key_filter!(org_id, principal_id, key))
+        .set(idempotency_keys::committed_at.eq(Some(to_db(now))))
+        .execute(conn)?;
     Ok(())
 }

@@ -178,6 +178,7 @@ diesel::table! {
         response_headers -> Nullable<Text>,
         response_body -> Nullable<Text>,
         created_at -> Timestamp,
+        committed_at -> Nullable<Timestamp>,
     }
 }
 

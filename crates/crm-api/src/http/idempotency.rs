@@ -2,6 +2,16 @@
 //! response is stored; the same key and body within 24 h replays it; the
 //! same key with another body is 422; a retry while the first is still
 //! running is 409. Keys are scoped to the caller (organisation + principal).
+//!
+//! A node can die between the request's commit and storing its response.
+//! So every write transaction of the request (through [`AppState::write`])
+//! also marks the claim as applied: a claim left without a response is
+//! run again only when it has no marker and its lease
+//! (`HOTEL_CRM_IDEMPOTENCY_LEASE_SECS`) has passed; with the marker the
+//! retry is told the request was applied (409 `idempotency_outcome_unknown`)
+//! and nothing runs twice.
+//!
+//! [`AppState::write`]: crate::state::AppState::write
 
 use crate::auth::principal::verify_bearer;
 use crate::crypto::sha256_hex;
@@ -18,6 +28,23 @@ use chrono::Duration;
 use crm_storage::idempotency::{self, Claim, StoredResponse};
 
 pub const HEADER: &str = "idempotency-key";
+
+/// The claim of the request being served, for [`current_claim`].
+#[derive(Debug, Clone)]
+pub struct ClaimKey {
+    pub org_id: String,
+    pub principal_id: String,
+    pub key: String,
+}
+
+tokio::task_local! {
+    static CLAIM: ClaimKey;
+}
+
+/// The idempotency claim of the request this task serves, if it has one.
+pub fn current_claim() -> Option<ClaimKey> {
+    CLAIM.try_with(Clone::clone).ok()
+}
 const KEPT_HEADERS: [&str; 3] = ["content-type", "location", "etag"];
 
 fn error_response(req: ServiceRequest, err: ApiError) -> ServiceResponse<BoxBody> {
@@ -83,6 +110,7 @@ pub async fn idempotency(
         fingerprint.clone(),
     );
     let db = state.db.clone();
+    let lease = Duration::seconds(i64::try_from(state.settings.idempotency_lease_secs).unwrap_or(60));
     let claim = web::block(move || {
         db.write(|conn| {
             idempotency::claim(
@@ -93,6 +121,7 @@ pub async fn idempotency(
                 &fp,
                 now,
                 now - Duration::hours(24),
+                now - lease,
             )
         })
     })
@@ -107,6 +136,21 @@ pub async fn idempotency(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "This Idempotency-Key was used for a different request. Use a new key for a new request.",
+            ),
+        )),
+        // Applied, and no response stored within the lease: the node that
+        // ran it stopped before answering. (Within the lease it is still
+        // answering: 409 in use, below.)
+        Ok(Claim::Seen {
+            response: None,
+            applied: true,
+            created_at,
+            ..
+        }) if created_at < now - lease => Ok(error_response(
+            req,
+            ApiError::conflict(
+                "idempotency_outcome_unknown",
+                "The request with this Idempotency-Key was applied, but its response was lost (the server stopped before sending it). Read the resource to see the outcome; do not send it again with a new key.",
             ),
         )),
         Ok(Claim::Seen { response: None, .. }) => Ok(error_response(
@@ -130,7 +174,12 @@ pub async fn idempotency(
             let (_, mut payload) = actix_http::h1::Payload::create(true);
             payload.unread_data(body);
             req.set_payload(payload.into());
-            let res = next.call(req).await?;
+            let claim_key = ClaimKey {
+                org_id: claims.org.clone(),
+                principal_id: claims.sub.clone(),
+                key: key.clone(),
+            };
+            let res = CLAIM.scope(claim_key, next.call(req)).await?;
             let status = res.status();
             let (org, principal) = (claims.org, claims.sub);
             if status.is_server_error() {
