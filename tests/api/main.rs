@@ -19,6 +19,7 @@ mod migrations;
 mod ota;
 mod reservations;
 mod roles;
+mod security;
 mod spec;
 mod surveys;
 mod tenancy;

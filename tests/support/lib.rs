@@ -84,6 +84,7 @@ pub fn test_settings(database_url: String) -> Settings {
         database_url,
         bind: "127.0.0.1:0".into(),
         jwt_secret: JWT_SECRET.to_vec(),
+        jwt_previous_secrets: Vec::new(),
         data_key: vec![42u8; 32],
         bootstrap_admin_email: Some(ADMIN_EMAIL.into()),
         bootstrap_admin_password: Some(ADMIN_PASSWORD.into()),
@@ -103,6 +104,9 @@ pub fn test_settings(database_url: String) -> Settings {
         // Tests run jobs themselves, for the day they choose.
         jobs_interval_secs: 0,
         import_max_bytes: 64 * 1024 * 1024,
+        login_rate_per_min: 120,
+        channel_rate_per_min: 60_000,
+        idempotency_lease_secs: 60,
     }
 }
 
@@ -154,8 +158,29 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// With `TEST_LOG_FILE` set, the servers of the whole run log there (at
+/// `RUST_LOG`, default info) for `tests/pii/scan.py`, which looks for the
+/// test guests' personal data in it. Otherwise tests log nothing.
+fn init_test_log() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let Some(path) = std::env::var_os("TEST_LOG_FILE") else {
+            return;
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("TEST_LOG_FILE can be written");
+        let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+            .target(env_logger::Target::Pipe(Box::new(file)))
+            .try_init();
+    });
+}
+
 /// The server with some settings changed (a message gateway, say).
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_log();
     let (database_url, guard) = fresh_database();
     let mut settings = test_settings(database_url.clone());
     change(&mut settings);

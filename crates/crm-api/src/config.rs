@@ -12,6 +12,10 @@ pub struct Settings {
     pub database_url: String,
     pub bind: String,
     pub jwt_secret: Vec<u8>,
+    /// Secrets tokens are still accepted with during a rotation
+    /// (`HOTEL_CRM_JWT_PREVIOUS_SECRETS`, comma-separated); new tokens are
+    /// signed with `jwt_secret` only.
+    pub jwt_previous_secrets: Vec<Vec<u8>>,
     pub data_key: Vec<u8>,
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<String>,
@@ -43,6 +47,15 @@ pub struct Settings {
     pub jobs_interval_secs: u64,
     /// The largest import upload accepted (bytes).
     pub import_max_bytes: u64,
+    /// Token requests per minute per account or client id, and per IP
+    /// (whatever their outcome; failed ones are limited further); 0: off.
+    pub login_rate_per_min: u32,
+    /// Channel pushes (JSON and OTA) per minute per integration client,
+    /// and per IP; 0: off.
+    pub channel_rate_per_min: u32,
+    /// How long a request holding an Idempotency-Key may run before a
+    /// retry may take over its claim (when it had written nothing).
+    pub idempotency_lease_secs: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -124,6 +137,15 @@ impl Settings {
         Ok(Settings {
             bind: var("HOTEL_CRM_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
             jwt_secret,
+            jwt_previous_secrets: var("HOTEL_CRM_JWT_PREVIOUS_SECRETS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(decode_key)
+                        .collect()
+                })
+                .unwrap_or_default(),
             data_key,
             bootstrap_admin_email: var("HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: var("HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD"),
@@ -144,6 +166,9 @@ impl Settings {
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,
             import_max_bytes: parse_num("HOTEL_CRM_IMPORT_MAX_BYTES", 512 * 1024 * 1024)?,
+            login_rate_per_min: parse_num("HOTEL_CRM_LOGIN_RATE_PER_MIN", 120)?,
+            channel_rate_per_min: parse_num("HOTEL_CRM_CHANNEL_RATE_PER_MIN", 60_000)?,
+            idempotency_lease_secs: parse_num("HOTEL_CRM_IDEMPOTENCY_LEASE_SECS", 60)?,
             database_url,
         })
     }

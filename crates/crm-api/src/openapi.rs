@@ -202,3 +202,9 @@ pub fn spec_pretty() -> String {
     text.push('\n');
     text
 }
+
+/// A file in the response body (PDF, XLSX): `type: string, format:
+/// binary`, which generated clients read as bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BinaryFile(pub Vec<u8>);

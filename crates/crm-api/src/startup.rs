@@ -3,7 +3,7 @@
 
 use crate::auth::cache::PrincipalCache;
 use crate::auth::jwt::JwtKeys;
-use crate::auth::limiter::LoginLimiter;
+use crate::auth::limiter::{LoginLimiter, RateLimiter};
 use crate::config::Settings;
 use crate::config_cache::ConfigCache;
 use crate::crypto::DataCipher;
@@ -299,11 +299,13 @@ impl Application {
             .port();
         let state = AppState {
             db,
-            jwt: JwtKeys::new(&settings.jwt_secret),
+            jwt: JwtKeys::with_previous(&settings.jwt_secret, &settings.jwt_previous_secrets),
             cipher: DataCipher::new(&settings.data_key),
             clock,
             login_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(15), 5, 30)),
             public_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(10), 20, 60)),
+            login_rate: Arc::new(RateLimiter::new(settings.login_rate_per_min)),
+            channel_rate: Arc::new(RateLimiter::new(settings.channel_rate_per_min)),
             principal_cache: Arc::new(PrincipalCache::new(std::time::Duration::from_millis(
                 settings.auth_cache_ms,
             ))),
@@ -346,6 +348,7 @@ impl Application {
                     )
                     .into()
                 }))
+                .wrap(from_fn(crate::http::security::security_headers))
                 .wrap(from_fn(request_log))
                 .into_utoipa_app()
                 .configure(routes)

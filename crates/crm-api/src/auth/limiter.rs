@@ -1,6 +1,7 @@
-//! Failed-login limits per account and per client IP. Kept in process
-//! memory: with several nodes, each enforces its own window, which still
-//! caps guessing at (nodes × limit) per window.
+//! Failed-login limits per account and per client IP, and request-rate
+//! limits (token buckets) on logins and channel pushes per client and per
+//! IP. Kept in process memory: with several nodes, each enforces its own
+//! window, which still caps guessing at (nodes × limit) per window.
 
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, VecDeque};
@@ -63,9 +64,83 @@ impl LoginLimiter {
     }
 }
 
+/// Requests per minute per key, as token buckets holding a minute's worth:
+/// a client may burst up to its minute's allowance, then gets one request
+/// per `60 / per_minute` seconds. `per_minute == 0` switches it off.
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from the bucket of each key; when any is empty,
+    /// takes nothing and returns the seconds until it has one again.
+    pub fn take(&self, keys: &[&str], now: std::time::Instant) -> Option<u64> {
+        if self.per_minute == 0 {
+            return None;
+        }
+        let capacity = f64::from(self.per_minute);
+        let per_sec = capacity / 60.0;
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            // Bounded memory: full buckets hold nothing worth keeping.
+            map.retain(|_, (tokens, at)| {
+                *tokens + now.saturating_duration_since(*at).as_secs_f64() * per_sec < capacity
+            });
+        }
+        let mut wait: Option<f64> = None;
+        for key in keys {
+            let (tokens, at) = map.get(*key).copied().unwrap_or((capacity, now));
+            let tokens =
+                (tokens + now.saturating_duration_since(at).as_secs_f64() * per_sec).min(capacity);
+            map.insert((*key).to_string(), (tokens, now));
+            if tokens < 1.0 {
+                let secs = (1.0 - tokens) / per_sec;
+                wait = Some(wait.map_or(secs, |w| w.max(secs)));
+            }
+        }
+        if let Some(secs) = wait {
+            return Some(secs.ceil().max(1.0) as u64);
+        }
+        for key in keys {
+            if let Some((tokens, _)) = map.get_mut(*key) {
+                *tokens -= 1.0;
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_minute_then_one_request_per_interval() {
+        use std::time::{Duration as StdDuration, Instant};
+        let l = RateLimiter::new(60);
+        let t0 = Instant::now();
+        for _ in 0..60 {
+            assert_eq!(l.take(&["client:a", "ip:1"], t0), None);
+        }
+        assert_eq!(l.take(&["client:a", "ip:1"], t0), Some(1));
+        // Another client from another address is not affected…
+        assert_eq!(l.take(&["client:b", "ip:2"], t0), None);
+        // …but the same address is, whoever the client.
+        assert_eq!(l.take(&["client:c", "ip:1"], t0), Some(1));
+        // A second later the address has one request again.
+        let t1 = t0 + StdDuration::from_millis(1_100);
+        assert_eq!(l.take(&["client:a", "ip:1"], t1), None);
+        assert_eq!(l.take(&["client:a", "ip:1"], t1), Some(1));
+        assert_eq!(RateLimiter::new(0).take(&["x"], t0), None);
+    }
 
     #[test]
     fn the_sixth_failure_in_the_window_waits() {

@@ -1,11 +1,12 @@
 //! HTTP plumbing shared by every route: JSON bodies, query strings,
-//! pagination, ETags, request ids, idempotency.
+//! pagination, ETags, request ids, idempotency, security headers.
 
 pub mod etag;
 pub mod idempotency;
 pub mod json;
 pub mod pagination;
 pub mod request_log;
+pub mod security;
 pub mod table;
 
 pub use etag::{etag_for, IfMatch};

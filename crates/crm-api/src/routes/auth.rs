@@ -96,8 +96,8 @@ fn invalid_credentials() -> ApiError {
 ///
 /// `grant_type=password` for staff (returns a refresh token too),
 /// `client_credentials` for integration clients, `refresh_token` to renew.
-/// Failed attempts are limited per account and per IP address (429 with
-/// `Retry-After`).
+/// Requests are limited per account (or client id) and per IP address,
+/// failed attempts further (429 with `Retry-After`).
 #[utoipa::path(
     operation_id = "createToken",
     tag = "auth",
@@ -106,7 +106,7 @@ fn invalid_credentials() -> ApiError {
     responses(
         (status = 200, description = "Tokens issued.", body = TokenResponse),
         (status = 401, description = "Wrong credentials or an unusable refresh token.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests or failed attempts; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/token")]
@@ -117,6 +117,22 @@ pub async fn token(
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let ip = client_ip(&req);
+    let by_ip = format!("ip:{ip}");
+    let account = match &body.0 {
+        TokenRequest::Password { email, .. } => {
+            Some(format!("acct:{}", email.trim().to_lowercase()))
+        }
+        TokenRequest::ClientCredentials { client_id, .. } => {
+            Some(format!("client:{}", client_id.trim()))
+        }
+        TokenRequest::RefreshToken { .. } => None,
+    };
+    let keys: Vec<&str> = std::iter::once(by_ip.as_str())
+        .chain(account.as_deref())
+        .collect();
+    if let Some(wait) = state.login_rate.take(&keys, std::time::Instant::now()) {
+        return Err(ApiError::rate_limited(wait));
+    }
     match body.0 {
         TokenRequest::Password {
             email,

@@ -8,7 +8,7 @@
 use crate::audit::Actor;
 use crate::auth::{roles, Auth, PrincipalKind};
 use crate::crypto::sha256_hex;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{parse_json, ApiJson, RequestId};
 use crate::routes::reservations;
 use crate::routes::reservations::{
@@ -16,7 +16,7 @@ use crate::routes::reservations::{
     RoomStayInput, Warning,
 };
 use crate::state::AppState;
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use crm_domain::channel::{parse_channel_code, redact_json};
 use crm_domain::reservation::{Channel, ReservationStatus};
@@ -150,16 +150,21 @@ fn property_of(
     security(("bearer_auth" = ["admin", "manager", "integration"])),
     params(("channel_code" = String, Path, description = "The channel: `ctrip`, `booking`, `pms`…")),
     request_body = ChannelReservationPush,
-    responses((status = 200, description = "What was done with the message.", body = ChannelPushResult))
+    responses(
+        (status = 200, description = "What was done with the message.", body = ChannelPushResult),
+        (status = 429, description = "Too many pushes from this client or address; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/channels/{channel_code}/reservations")]
 pub async fn push_reservation(
     auth: Auth<roles::ChannelPushers>,
+    req: HttpRequest,
     request_id: RequestId,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ApiJson<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
+    push_allowed(&state, &auth.principal, &req)?;
     let channel_code = parse_channel_code(&path)
         .map_err(|_| ApiError::not_found("channel_not_found", "channel"))?;
     let mut redacted = body.0;
@@ -174,6 +179,24 @@ pub async fn push_reservation(
     let result =
         ingest_with_retry(&state, &actor, &channel_code, raw.clone(), raw, hash, now).await?;
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// The channel-push rate limit, per principal and per IP (429 with
+/// `Retry-After`).
+pub fn push_allowed(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    req: &HttpRequest,
+) -> ApiResult<()> {
+    let by_client = format!("client:{}", principal.id);
+    let by_ip = format!("ip:{}", crate::routes::auth::client_ip(req));
+    match state
+        .channel_rate
+        .take(&[&by_client, &by_ip], std::time::Instant::now())
+    {
+        Some(wait) => Err(ApiError::rate_limited(wait)),
+        None => Ok(()),
+    }
 }
 
 /// Runs [`ingest`] of `push_json` in its own transaction. Two deliveries

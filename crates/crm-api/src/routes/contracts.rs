@@ -1597,7 +1597,7 @@ fn pick_version(l: &Loaded, version: Option<i32>) -> Result<Terms, ApiError> {
     params(("contract_id" = String, Path, description = "Contract id"), DocumentParams),
     responses((status = 200, description = "The document.", content(
         (String = "text/html"),
-        (Vec<u8> = "application/pdf"),
+        (crate::openapi::BinaryFile = "application/pdf"),
     )))
 )]
 #[get("/contracts/{contract_id}/document")]
@@ -1659,7 +1659,7 @@ pub async fn get_contract_document(
     tag = "contracts",
     security(("bearer_auth" = ["admin", "manager"])),
     params(("contract_id" = String, Path, description = "Contract id"), ("version" = Option<i32>, Query, description = "Version of the terms")),
-    responses((status = 200, description = "The PDF as archived when both parties had signed.", content((Vec<u8> = "application/pdf"))))
+    responses((status = 200, description = "The PDF as archived when both parties had signed.", content((crate::openapi::BinaryFile = "application/pdf"))))
 )]
 #[get("/contracts/{contract_id}/signed-document")]
 pub async fn get_signed_document(

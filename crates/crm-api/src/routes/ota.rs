@@ -6,7 +6,7 @@
 use crate::audit::Actor;
 use crate::auth::{roles, Auth};
 use crate::crypto::sha256_hex;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::json::{body_too_large, MAX_BODY_BYTES};
 use crate::http::RequestId;
 use crate::routes::channels::{ingest_with_retry, ChannelPushResult};
@@ -617,6 +617,7 @@ fn map_api_error(e: &ApiError) -> OtaError {
     responses(
         (status = 200, description = "OTA_HotelResNotifRS with Success, Warnings and per-reservation Errors.", body = String, content_type = "application/xml"),
         (status = 400, description = "Unreadable XML: OTA_HotelResNotifRS with Errors.", body = String, content_type = "application/xml"),
+        (status = 429, description = "Too many pushes from this client or address; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/channels/ota/hotel-res-notif")]
@@ -627,6 +628,7 @@ pub async fn hotel_res_notif(
     state: web::Data<AppState>,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    crate::routes::channels::push_allowed(&state, &auth.principal, &req)?;
     let xml_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -104,7 +104,7 @@ macro_rules! report {
             responses((status = 200, description = "The report: JSON `{report, columns, rows}`, or a CSV/XLSX file.", content(
                 (serde_json::Value = "application/json"),
                 (String = "text/csv"),
-                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             )))
         )]
         #[get($path)]

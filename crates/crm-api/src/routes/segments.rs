@@ -670,7 +670,7 @@ fn export_row(g: &guests::Guest, r: &InsightRow, columns: &[&str]) -> Vec<Cell> 
     params(("segment_id" = String, Path, description = "Segment id"), ExportParams),
     responses((status = 200, description = "The file.", content(
         (String = "text/csv"),
-        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     )))
 )]
 #[get("/segments/{segment_id}/export")]

@@ -430,7 +430,10 @@ fn public_invitation(
         return Err(ApiError::rate_limited(wait));
     }
     state.public_limiter.record_failure(&key, &ip, now);
-    let (id, expires) = open_token(&state.settings.jwt_secret, token)
+    let settings = &state.settings;
+    let (id, expires) = std::iter::once(&settings.jwt_secret)
+        .chain(&settings.jwt_previous_secrets)
+        .find_map(|secret| open_token(secret, token))
         .ok_or_else(|| ApiError::not_found("survey_not_found", "survey"))?;
     if expires <= now {
         return Err(ApiError::new(
