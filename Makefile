@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run build test test-sqlite test-postgres lint openapi bench demo clean-data
+.PHONY: run build test test-sqlite test-postgres test-backup test-crash test-api test-client lint openapi bench demo clean-data
+LOGS := $(CURDIR)/target/test-logs
 
 run:
 	cargo run --bin hotel-crm -- serve
@@ -11,11 +12,15 @@ run:
 build:
 	cargo build --workspace
 
-test: test-sqlite test-postgres
+test: test-sqlite test-postgres test-backup test-crash
 
+# The servers of a run log to target/test-logs; tests/pii/scan.py then
+# looks there for the test guests' names, phones and e-mail addresses.
 test-sqlite:
 	@echo "== unit and black-box tests on SQLite"
-	env -u TEST_DATABASE_URL cargo test --workspace
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/sqlite.log
+	env -u TEST_DATABASE_URL TEST_LOG_FILE=$(LOGS)/sqlite.log cargo test --workspace
+	python3 tests/pii/scan.py $(LOGS)/sqlite.log
 
 # PostgreSQL runs when TEST_DATABASE_URL is set or PostgreSQL answers on
 # 127.0.0.1:5432; REQUIRE_POSTGRES=1 (CI) makes its absence a failure.
@@ -27,8 +32,42 @@ test-postgres:
 	  echo "== PostgreSQL not reachable on 127.0.0.1:5432 and TEST_DATABASE_URL unset: PostgreSQL tests not run"; \
 	else \
 	  echo "== black-box tests on PostgreSQL"; \
-	  TEST_DATABASE_URL="$$url" cargo test -p crm-tests; \
+	  mkdir -p $(LOGS) && rm -f $(LOGS)/postgresql.log; \
+	  TEST_DATABASE_URL="$$url" TEST_LOG_FILE=$(LOGS)/postgresql.log cargo test -p crm-tests && \
+	  python3 tests/pii/scan.py $(LOGS)/postgresql.log; \
 	fi
+
+# SIGKILL in the middle of a burst of channel pushes and redemptions, on
+# SQLite, and on PostgreSQL when it answers (REQUIRE_POSTGRES=1: it must).
+test-crash:
+	@echo "== crash safety"
+	cargo build --quiet --bin hotel-crm
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  python3 tests/crash/check.py sqlite postgresql; \
+	elif [ "$${REQUIRE_POSTGRES:-0}" = 1 ]; then echo "PostgreSQL is required but not reachable"; exit 1; \
+	else python3 tests/crash/check.py sqlite; fi
+
+# Schemathesis against the committed spec and a running server (bounded:
+# SCHEMATHESIS_MAX_EXAMPLES cases per operation, default 10).
+test-api:
+	cargo build --quiet --bin hotel-crm
+	bash tests/schemathesis/run.sh
+
+# A Python client generated from the spec logs in, creates a guest, pushes
+# a reservation and reads points.
+test-client:
+	cargo build --quiet --bin hotel-crm
+	bash tests/clients/run.sh
+
+# Backup and restore as docs/deployment.md describes them, on SQLite, and
+# on PostgreSQL when it answers (REQUIRE_POSTGRES=1: it must).
+test-backup:
+	@echo "== backup and restore"
+	cargo build --quiet --bin hotel-crm
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  bash tests/backup/check.sh; \
+	elif [ "$${REQUIRE_POSTGRES:-0}" = 1 ]; then echo "PostgreSQL is required but not reachable"; exit 1; \
+	else BACKUP_BACKENDS=sqlite bash tests/backup/check.sh; fi
 
 lint:
 	cargo fmt --all --check

@@ -153,16 +153,29 @@ fn apply_conventions(spec: &mut Value) {
             let has_query = params.iter().any(|p| p.get("in") == Some(&json!("query")));
             if has_query {
                 add_response(op, "400", "Unknown or malformed query parameter.");
+                add_response(op, "422", "Invalid query values; `errors` names each one.");
+            }
+            let has_if_match = params
+                .iter()
+                .any(|p| p.get("name").and_then(Value::as_str) == Some("If-Match"));
+            if method == "patch" || has_if_match {
+                add_response(op, "412", "`If-Match` does not match the current ETag.");
             }
             if method == "patch" {
-                add_response(op, "412", "`If-Match` does not match the current ETag.");
+                add_response(
+                    op,
+                    "409",
+                    "Conflict with the current state (a code or e-mail taken, the last admin…).",
+                );
             }
             if method == "post" && secured {
                 let header = json!({
                     "name": "Idempotency-Key", "in": "header", "required": false,
                     "description": "Retrying with the same key and body within 24 h replays the first response; the same key with another body is 422.",
-                    "schema": {"type": "string", "maxLength": 255}
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
                 });
+                add_response(op, "400", "Malformed Idempotency-Key (1 to 255 visible ASCII characters).");
+                add_response(op, "422", "The Idempotency-Key was used for a different request.");
                 let list = op
                     .as_object_mut()
                     .map(|o| o.entry("parameters").or_insert_with(|| json!([])));

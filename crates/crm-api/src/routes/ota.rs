@@ -616,7 +616,10 @@ fn map_api_error(e: &ApiError) -> OtaError {
     request_body(content = String, content_type = "application/xml", description = "OTA_HotelResNotifRQ"),
     responses(
         (status = 200, description = "OTA_HotelResNotifRS with Success, Warnings and per-reservation Errors.", body = String, content_type = "application/xml"),
-        (status = 400, description = "Unreadable XML: OTA_HotelResNotifRS with Errors.", body = String, content_type = "application/xml"),
+        (status = 400, description = "Unreadable XML: OTA_HotelResNotifRS with Errors (a malformed Idempotency-Key: a problem).", content(
+            (String = "application/xml"),
+            (Problem = "application/problem+json"),
+        )),
         (status = 429, description = "Too many pushes from this client or address; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -447,7 +447,7 @@ pub struct PreviewRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PreviewDto {
+pub struct SegmentPreviewDto {
     /// Guests matching now.
     pub count: i64,
     /// The first 20 of them.
@@ -456,7 +456,7 @@ pub struct PreviewDto {
     pub insights_computed_at: Option<DateTime<Utc>>,
 }
 
-async fn preview(state: &web::Data<AppState>, org: String, rule: Rule) -> ApiResult<PreviewDto> {
+async fn preview(state: &web::Data<AppState>, org: String, rule: Rule) -> ApiResult<SegmentPreviewDto> {
     let today = state.clock.now().date_naive();
     state
         .read(move |conn| {
@@ -465,7 +465,7 @@ async fn preview(state: &web::Data<AppState>, org: String, rule: Rule) -> ApiRes
                 store::preview(conn, &org, &rule, today, 20)?.map_err(compile_error)?;
             let sample = members_of(conn, &org, &ids, &currency)?;
             let computed = insights::last_run(conn, &org)?.map(|t| t.and_utc());
-            Ok::<_, ApiError>(PreviewDto {
+            Ok::<_, ApiError>(SegmentPreviewDto {
                 count,
                 sample,
                 insights_computed_at: computed,
@@ -480,7 +480,7 @@ async fn preview(state: &web::Data<AppState>, org: String, rule: Rule) -> ApiRes
     tag = "segments",
     security(("bearer_auth" = ["admin", "manager", "marketing"])),
     request_body = PreviewRequest,
-    responses((status = 200, description = "The count and a sample.", body = PreviewDto))
+    responses((status = 200, description = "The count and a sample.", body = SegmentPreviewDto))
 )]
 #[post("/segments/preview")]
 pub async fn preview_rule(
@@ -499,7 +499,7 @@ pub async fn preview_rule(
     tag = "segments",
     security(("bearer_auth" = ["admin", "manager", "marketing"])),
     params(("segment_id" = String, Path, description = "Segment id")),
-    responses((status = 200, description = "The count and a sample.", body = PreviewDto))
+    responses((status = 200, description = "The count and a sample.", body = SegmentPreviewDto))
 )]
 #[post("/segments/{segment_id}/preview")]
 pub async fn preview_segment(
