@@ -10,11 +10,19 @@ async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
     let me = app.get("/api/v1/me", &app.admin_token).await;
     let unknown = app.get("/api/v1/no-such-thing", &app.admin_token).await;
-    let anonymous = app.send(Method::GET, "/api/v1/guests", None, None, &[]).await;
+    let anonymous = app
+        .send(Method::GET, "/api/v1/guests", None, None, &[])
+        .await;
     for res in [&me, &unknown, &anonymous] {
-        assert_eq!(res.header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(
+            res.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
         assert_eq!(res.header("x-frame-options").as_deref(), Some("DENY"));
-        assert_eq!(res.header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(
+            res.header("referrer-policy").as_deref(),
+            Some("no-referrer")
+        );
         assert!(res
             .header("strict-transport-security")
             .is_some_and(|v| v.starts_with("max-age=")));
@@ -45,12 +53,20 @@ async fn channel_pushes_are_limited_per_client_with_retry_after() {
     for _ in 0..5 {
         // Counted whatever the outcome (this body is not a booking).
         let res = app
-            .post("/api/v1/channels/ctrip/reservations", &app.admin_token, json!({}))
+            .post(
+                "/api/v1/channels/ctrip/reservations",
+                &app.admin_token,
+                json!({}),
+            )
             .await;
         assert_ne!(res.status.as_u16(), 429, "{}", res.body);
     }
     let res = app
-        .post("/api/v1/channels/ctrip/reservations", &app.admin_token, json!({}))
+        .post(
+            "/api/v1/channels/ctrip/reservations",
+            &app.admin_token,
+            json!({}),
+        )
         .await;
     res.assert_problem(429, "rate_limited");
     let wait: u64 = res.header("retry-after").unwrap().parse().unwrap();
@@ -67,7 +83,9 @@ async fn channel_pushes_are_limited_per_client_with_retry_after() {
         .await;
     res.assert_problem(429, "rate_limited");
     // Other requests of the same client are not limited by it.
-    app.get("/api/v1/me", &app.admin_token).await.assert_status(200);
+    app.get("/api/v1/me", &app.admin_token)
+        .await
+        .assert_status(200);
 }
 
 #[tokio::test]
@@ -82,7 +100,9 @@ async fn token_requests_are_limited_per_account_and_ip() {
             Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"grant_type": "password", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+            Some(
+                json!({"grant_type": "password", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+            ),
             &[],
         )
         .await;
@@ -128,9 +148,12 @@ async fn tokens_of_the_previous_jwt_secret_work_until_they_expire() {
     app.get("/api/v1/me", &sign(JWT_SECRET, now - 120))
         .await
         .assert_problem(401, "token_expired");
-    app.get("/api/v1/me", &sign(b"never one of the server's secrets!!", now + 600))
-        .await
-        .assert_problem(401, "invalid_token");
+    app.get(
+        "/api/v1/me",
+        &sign(b"never one of the server's secrets!!", now + 600),
+    )
+    .await
+    .assert_problem(401, "invalid_token");
     // New tokens name the new key.
     let header = jsonwebtoken::decode_header(&app.admin_token).unwrap();
     assert!(header.kid.is_some());
@@ -139,7 +162,10 @@ async fn tokens_of_the_previous_jwt_secret_work_until_they_expire() {
         &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET),
         &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
     );
-    assert!(old_only.is_err(), "new tokens are signed with the new secret");
+    assert!(
+        old_only.is_err(),
+        "new tokens are signed with the new secret"
+    );
 }
 
 #[tokio::test]
@@ -156,12 +182,23 @@ async fn read_only_fields_cannot_be_written() {
     let gid = guest.assert_status(201)["id"].as_str().unwrap().to_string();
     let etag = guest.header("etag").unwrap();
     // Creating with server-owned fields is refused, naming the field.
-    for field in ["org_id", "id", "version", "created_at", "merged_into", "erased_at"] {
+    for field in [
+        "org_id",
+        "id",
+        "version",
+        "created_at",
+        "merged_into",
+        "erased_at",
+    ] {
         let mut body = json!({"family_name": "王", "given_name": "芳"});
         body[field] = json!("01a2-other");
         let res = app.post("/api/v1/guests", &token, body).await;
         assert_eq!(res.status.as_u16(), 422, "{field}: {}", res.body);
-        assert!(res.body.to_string().contains(field), "{field}: {}", res.body);
+        assert!(
+            res.body.to_string().contains(field),
+            "{field}: {}",
+            res.body
+        );
     }
     // So is changing them.
     for patch in [
@@ -176,7 +213,10 @@ async fn read_only_fields_cannot_be_written() {
                 &format!("/api/v1/guests/{gid}"),
                 Some(&token),
                 Some(patch.clone()),
-                &[("if-match", &etag), ("content-type", "application/merge-patch+json")],
+                &[
+                    ("if-match", &etag),
+                    ("content-type", "application/merge-patch+json"),
+                ],
             )
             .await;
         assert_eq!(res.status.as_u16(), 422, "{patch}: {}", res.body);

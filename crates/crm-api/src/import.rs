@@ -338,8 +338,12 @@ pub fn run(
             let outcome = read_rows(path, format, bytes.clone(), |event| {
                 let message = validator.take(event, options)?;
                 let full = validator.chunk.rows.len() >= BATCH_ROWS;
-                for m in message.into_iter().chain(full.then(|| validator.cut(&bytes))) {
-                    tx.send(m).map_err(|_| ApiError::internal("the import's writer stopped"))?;
+                for m in message
+                    .into_iter()
+                    .chain(full.then(|| validator.cut(&bytes)))
+                {
+                    tx.send(m)
+                        .map_err(|_| ApiError::internal("the import's writer stopped"))?;
                 }
                 Ok(())
             });

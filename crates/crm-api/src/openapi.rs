@@ -174,8 +174,16 @@ fn apply_conventions(spec: &mut Value) {
                     "description": "Retrying with the same key and body within 24 h replays the first response; the same key with another body is 422.",
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
                 });
-                add_response(op, "400", "Malformed Idempotency-Key (1 to 255 visible ASCII characters).");
-                add_response(op, "422", "The Idempotency-Key was used for a different request.");
+                add_response(
+                    op,
+                    "400",
+                    "Malformed Idempotency-Key (1 to 255 visible ASCII characters).",
+                );
+                add_response(
+                    op,
+                    "422",
+                    "The Idempotency-Key was used for a different request.",
+                );
                 let list = op
                     .as_object_mut()
                     .map(|o| o.entry("parameters").or_insert_with(|| json!([])));

@@ -144,7 +144,9 @@ fn read_shared_strings(entry: impl Read) -> Result<SharedStrings, XlsxError> {
             },
             Ok(Event::Empty(e)) if e.local_name().as_ref() == b"si" => strings.push_end()?,
             Ok(Event::Text(t)) if in_t && !in_phonetic => {
-                let text = t.unescape().map_err(|e| xml_error("sharedStrings.xml", e))?;
+                let text = t
+                    .unescape()
+                    .map_err(|e| xml_error("sharedStrings.xml", e))?;
                 strings.text.push_str(&text);
             }
             Ok(Event::CData(t)) if in_t && !in_phonetic => {
@@ -359,7 +361,12 @@ mod tests {
                 (0, vec!["姓名".into(), "".into(), "手机号".into()]),
                 (
                     1,
-                    vec!["张伟 & <Co>".into(), "".into(), "13800138000".into(), "12.5".into()]
+                    vec![
+                        "张伟 & <Co>".into(),
+                        "".into(),
+                        "13800138000".into(),
+                        "12.5".into()
+                    ]
                 ),
                 (3, vec!["张伟 & <Co>".into(), "true".into()]),
             ]
@@ -376,9 +383,10 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        let err = read_first_sheet(std::io::Cursor::new(b"PK\x03\x04 not a zip".to_vec()), |_, _| {
-            Ok::<_, ()>(())
-        });
+        let err = read_first_sheet(
+            std::io::Cursor::new(b"PK\x03\x04 not a zip".to_vec()),
+            |_, _| Ok::<_, ()>(()),
+        );
         assert!(matches!(err, Err(XlsxError::Archive(_))));
     }
 }

@@ -773,11 +773,9 @@ fn score_prepared(a: &MatchInput, pa: &Prepared, b: &MatchInput, pb: &Prepared) 
     // is shared at all, in the name branch).
     let has = |xs: &[String], usable: fn(&str) -> bool| xs.iter().any(|x| usable(x));
     let known = |x: &str| !x.trim().is_empty();
-    let other_document = !same_document
-        && has(&a.document_hashes, known)
-        && has(&b.document_hashes, known);
-    let other_phone =
-        !same_phone && has(&a.phones, usable_phone) && has(&b.phones, usable_phone);
+    let other_document =
+        !same_document && has(&a.document_hashes, known) && has(&b.document_hashes, known);
+    let other_phone = !same_phone && has(&a.phones, usable_phone) && has(&b.phones, usable_phone);
     let other_email = !same_email && has(&a.emails, known) && has(&b.emails, known);
 
     let mut reasons = Vec::new();

@@ -110,7 +110,8 @@ pub async fn idempotency(
         fingerprint.clone(),
     );
     let db = state.db.clone();
-    let lease = Duration::seconds(i64::try_from(state.settings.idempotency_lease_secs).unwrap_or(60));
+    let lease =
+        Duration::seconds(i64::try_from(state.settings.idempotency_lease_secs).unwrap_or(60));
     let claim = web::block(move || {
         db.write(|conn| {
             idempotency::claim(

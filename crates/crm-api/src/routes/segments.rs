@@ -456,7 +456,11 @@ pub struct SegmentPreviewDto {
     pub insights_computed_at: Option<DateTime<Utc>>,
 }
 
-async fn preview(state: &web::Data<AppState>, org: String, rule: Rule) -> ApiResult<SegmentPreviewDto> {
+async fn preview(
+    state: &web::Data<AppState>,
+    org: String,
+    rule: Rule,
+) -> ApiResult<SegmentPreviewDto> {
     let today = state.clock.now().date_naive();
     state
         .read(move |conn| {
