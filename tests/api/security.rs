@@ -243,3 +243,81 @@ async fn read_only_fields_cannot_be_written() {
         .await;
     assert_eq!(res.assert_status(201)["points_balance"], 0);
 }
+
+#[tokio::test]
+async fn the_data_key_rotates_through_the_reencrypt_job() {
+    use crm_api::crypto::DataCipher;
+    use crm_domain::identity::{DocumentNumber, DocumentType};
+    const OLD: [u8; 32] = [42u8; 32];
+    const NEW: [u8; 32] = [7u8; 32];
+    let app = spawn_app_with(|s| {
+        s.data_key = NEW.to_vec();
+        s.data_key_previous = vec![OLD.to_vec()];
+    })
+    .await;
+    let token = app.admin_token.clone();
+    let gid = app
+        .post(
+            "/api/v1/guests",
+            &token,
+            json!({"family_name": "旧", "given_name": "钥"}),
+        )
+        .await
+        .assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A document written before the rotation, under the old key.
+    let old = DataCipher::new(&OLD);
+    let number = DocumentNumber::parse("E12345678", DocumentType::Passport, None).unwrap();
+    let doc = crm_storage::identity_documents::IdentityDocument {
+        id: crm_domain::id::new_id().to_string(),
+        org_id: app.org_id.clone(),
+        guest_id: gid.clone(),
+        doc_type: DocumentType::Passport,
+        number_encrypted: old.encrypt(number.as_str()),
+        number_hash: old.blind_index(number.as_str()),
+        number_masked: number.masked(),
+        issuing_country: Some("CN".into()),
+        expires_on: None,
+        created_by: "test".into(),
+        created_at: chrono::Utc::now(),
+    };
+    app.db
+        .write(|conn| crm_storage::identity_documents::insert(conn, &doc))
+        .unwrap();
+    let read = format!("/api/v1/guests/{gid}/identity-documents/{}", doc.id);
+    let search = "/api/v1/guests?document_number=E12345678";
+    // During the rotation: the old value reads and is found.
+    assert_eq!(
+        app.get(&read, &token).await.assert_status(200)["number"],
+        "E12345678"
+    );
+    assert_eq!(
+        app.get(search, &token).await.assert_status(200)["data"][0]["id"],
+        gid
+    );
+    // The job rewrites it under the new key, once.
+    let cipher = DataCipher::with_previous(&NEW, &[OLD.to_vec()]);
+    let done = crm_api::rekey::reencrypt(&app.db, &cipher).unwrap();
+    assert_eq!((done.documents_checked, done.documents_rewritten), (1, 1));
+    let again = crm_api::rekey::reencrypt(&app.db, &cipher).unwrap();
+    assert_eq!(again.documents_rewritten, 0);
+    let stored = app
+        .db
+        .read(|conn| crm_storage::identity_documents::page_for_rekey(conn, "", 10))
+        .unwrap();
+    let new_only = DataCipher::new(&NEW);
+    assert_eq!(new_only.decrypt(&stored[0].2).unwrap(), "E12345678");
+    assert_eq!(stored[0].3, new_only.blind_index(number.as_str()));
+    assert!(old.decrypt(&stored[0].2).is_err());
+    // And it still reads and is found.
+    assert_eq!(
+        app.get(&read, &token).await.assert_status(200)["number"],
+        "E12345678"
+    );
+    assert_eq!(
+        app.get(search, &token).await.assert_status(200)["data"][0]["id"],
+        gid
+    );
+}

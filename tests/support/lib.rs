@@ -86,6 +86,7 @@ pub fn test_settings(database_url: String) -> Settings {
         jwt_secret: JWT_SECRET.to_vec(),
         jwt_previous_secrets: Vec::new(),
         data_key: vec![42u8; 32],
+        data_key_previous: Vec::new(),
         bootstrap_admin_email: Some(ADMIN_EMAIL.into()),
         bootstrap_admin_password: Some(ADMIN_PASSWORD.into()),
         bootstrap_org_name: "Test Hotel".into(),

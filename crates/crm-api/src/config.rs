@@ -17,6 +17,10 @@ pub struct Settings {
     /// signed with `jwt_secret` only.
     pub jwt_previous_secrets: Vec<Vec<u8>>,
     pub data_key: Vec<u8>,
+    /// Data keys being rotated out (`HOTEL_CRM_DATA_KEY_PREVIOUS`,
+    /// comma-separated): read, never written; `jobs run reencrypt` moves
+    /// everything to `data_key`.
+    pub data_key_previous: Vec<Vec<u8>>,
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<String>,
     pub bootstrap_org_name: String,
@@ -147,6 +151,15 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             data_key,
+            data_key_previous: var("HOTEL_CRM_DATA_KEY_PREVIOUS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(decode_key)
+                        .collect()
+                })
+                .unwrap_or_default(),
             bootstrap_admin_email: var("HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: var("HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD"),
             bootstrap_org_name: var("HOTEL_CRM_BOOTSTRAP_ORG_NAME")

@@ -20,6 +20,7 @@ pub mod loyalty;
 pub mod messaging;
 pub mod openapi;
 pub mod pdf;
+pub mod rekey;
 pub mod retention;
 pub mod routes;
 pub mod startup;

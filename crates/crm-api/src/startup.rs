@@ -297,10 +297,16 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?
             .port();
+        let cipher = DataCipher::with_previous(&settings.data_key, &settings.data_key_previous);
+        if cipher.rotating() {
+            log::warn!(
+                "a data-key rotation is under way (HOTEL_CRM_DATA_KEY_PREVIOUS is set): run `hotel-crm jobs run reencrypt`, then remove the old key"
+            );
+        }
         let state = AppState {
             db,
             jwt: JwtKeys::with_previous(&settings.jwt_secret, &settings.jwt_previous_secrets),
-            cipher: DataCipher::new(&settings.data_key),
+            cipher,
             clock,
             login_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(15), 5, 30)),
             public_limiter: Arc::new(LoginLimiter::new(chrono::Duration::minutes(10), 20, 60)),

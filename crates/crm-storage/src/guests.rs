@@ -337,8 +337,9 @@ pub struct GuestFilter {
     pub nationality: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
-    /// Keyed hash of an identity document number.
-    pub document_hash: Option<String>,
+    /// The document number's blind-index hashes (one per data key while
+    /// a rotation is under way); empty: no filter.
+    pub document_hashes: Vec<String>,
 }
 
 pub fn list(
@@ -369,10 +370,10 @@ pub fn list(
             .select(guest_tags::guest_id);
         query = query.filter(guests::id.eq_any(tagged));
     }
-    if let Some(hash) = &filter.document_hash {
+    if !filter.document_hashes.is_empty() {
         let holders = guest_identity_documents::table
             .filter(guest_identity_documents::org_id.eq(org.clone()))
-            .filter(guest_identity_documents::number_hash.eq(hash.clone()))
+            .filter(guest_identity_documents::number_hash.eq_any(filter.document_hashes.clone()))
             .select(guest_identity_documents::guest_id);
         query = query.filter(guests::id.eq_any(holders));
     }
@@ -406,7 +407,7 @@ pub fn find_matching(
     conn: &mut DbConnection,
     org_id: &str,
     exact_terms: &[String],
-    document_hash: Option<&str>,
+    document_hashes: &[String],
 ) -> StorageResult<Option<Guest>> {
     let org = org_id.to_string();
     let mut candidates: Vec<String> = guest_search_terms::table
@@ -414,10 +415,10 @@ pub fn find_matching(
         .filter(guest_search_terms::term.eq_any(exact_terms))
         .select(guest_search_terms::guest_id)
         .load(conn)?;
-    if let Some(hash) = document_hash {
+    if !document_hashes.is_empty() {
         let holders: Vec<String> = guest_identity_documents::table
             .filter(guest_identity_documents::org_id.eq(org.clone()))
-            .filter(guest_identity_documents::number_hash.eq(hash))
+            .filter(guest_identity_documents::number_hash.eq_any(document_hashes))
             .select(guest_identity_documents::guest_id)
             .load(conn)?;
         candidates.extend(holders);

@@ -159,3 +159,45 @@ pub fn exists_for_guest(
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// One page of every organisation's documents, in id order after `after`:
+/// `(org_id, id, number_encrypted, number_hash)`. For the data-key rotation,
+/// a maintenance job that works across organisations.
+pub fn page_for_rekey(
+    conn: &mut DbConnection,
+    after: &str,
+    limit: i64,
+) -> StorageResult<Vec<(String, String, String, String)>> {
+    Ok(docs::table
+        .filter(docs::id.gt(after))
+        .order(docs::id.asc())
+        .limit(limit)
+        .select((
+            docs::org_id,
+            docs::id,
+            docs::number_encrypted,
+            docs::number_hash,
+        ))
+        .load(conn)?)
+}
+
+/// Stores a document's number re-encrypted and re-hashed under a new key.
+pub fn set_encryption(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    number_encrypted: &str,
+    number_hash: &str,
+) -> StorageResult<()> {
+    diesel::update(
+        docs::table
+            .filter(docs::org_id.eq(org_id))
+            .filter(docs::id.eq(id)),
+    )
+    .set((
+        docs::number_encrypted.eq(number_encrypted),
+        docs::number_hash.eq(number_hash),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

@@ -335,3 +335,33 @@ pub fn deliveries_of(
     }
     Ok(Page::from_rows(out, page.limit, |(d, _)| d.id.clone()))
 }
+
+/// Every subscription's `(org_id, id, secret_encrypted)`, across
+/// organisations, for the data-key rotation (a few per organisation).
+pub fn secrets_for_rekey(conn: &mut DbConnection) -> StorageResult<Vec<(String, String, String)>> {
+    Ok(webhook_subscriptions::table
+        .order(webhook_subscriptions::id.asc())
+        .select((
+            webhook_subscriptions::org_id,
+            webhook_subscriptions::id,
+            webhook_subscriptions::secret_encrypted,
+        ))
+        .load(conn)?)
+}
+
+/// Stores a subscription's signing secret re-encrypted under a new key.
+pub fn set_secret(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+    secret_encrypted: &str,
+) -> StorageResult<()> {
+    diesel::update(
+        webhook_subscriptions::table
+            .filter(webhook_subscriptions::org_id.eq(org_id))
+            .filter(webhook_subscriptions::id.eq(id)),
+    )
+    .set(webhook_subscriptions::secret_encrypted.eq(secret_encrypted))
+    .execute(conn)?;
+    Ok(())
+}

@@ -449,7 +449,7 @@ pub async fn list_guests(
         .and_then(|t| errors.check("tag", crm_domain::guest::normalise_tag(&t)));
     // A document number is hashed like a stored one: any type's rules for
     // normalising apply, so use the most permissive.
-    let document_hash = q
+    let document_hashes = q
         .document_number
         .and_then(|n| {
             errors.check(
@@ -457,7 +457,8 @@ pub async fn list_guests(
                 DocumentNumber::parse(&n, DocumentType::Other, None),
             )
         })
-        .map(|n| state.cipher.blind_index(n.as_str()));
+        .map(|n| state.cipher.blind_indexes(n.as_str()))
+        .unwrap_or_default();
     errors.finish()?;
     if let Some(q) = &q.q {
         if q.chars().count() > 100 {
@@ -485,7 +486,7 @@ pub async fn list_guests(
         nationality: nationality.map(|c| c.as_str().to_string()),
         created_from: q.created_from,
         created_before: q.created_to,
-        document_hash,
+        document_hashes,
     };
     let org = auth.org_id.clone();
     let result = state

@@ -367,10 +367,11 @@ fn resolve_guest(
         .map(|(p, _)| p.as_str().to_string())
         .collect();
     exact.extend(profile.emails.iter().map(|(e, _)| e.as_str().to_string()));
-    let hash = document
+    let hashes = document
         .as_ref()
-        .map(|(_, n, _, _)| state.cipher.blind_index(n.as_str()));
-    if let Some(existing) = guests::find_matching(conn, &org, &exact, hash.as_deref())? {
+        .map(|(_, n, _, _)| state.cipher.blind_indexes(n.as_str()))
+        .unwrap_or_default();
+    if let Some(existing) = guests::find_matching(conn, &org, &exact, &hashes)? {
         return Ok(existing);
     }
     let guest = Guest {
