@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run build test test-sqlite test-postgres test-backup test-crash test-api test-client lint openapi bench demo clean-data
+.PHONY: run build test test-sqlite test-postgres test-backup test-crash test-api test-client fuzz lint openapi bench demo clean-data
 LOGS := $(CURDIR)/target/test-logs
 
 run:
@@ -58,6 +58,19 @@ test-api:
 test-client:
 	cargo build --quiet --bin hotel-crm
 	bash tests/clients/run.sh
+
+# cargo-fuzz over the OTA XML parser, the segment rule compiler and the
+# import row parser, FUZZ_SECONDS (30) each from the seeds in tests/fuzz/seeds.
+# The machine has the stable toolchain only: RUSTC_BOOTSTRAP lets it take
+# cargo-fuzz's instrumentation flags, and without a sanitizer runtime (-s
+# none) libFuzzer catches panics, hangs and runaway memory.
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd tests/fuzz && for t in ota_xml segment_rule import_row; do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run -s none --fuzz-dir . -O $$t corpus/$$t seeds/$$t -- \
+	    -max_total_time=$${FUZZ_SECONDS:-30} -max_len=4096 -timeout=10 -rss_limit_mb=1024 || exit 1; \
+	done
 
 # Backup and restore as docs/deployment.md describes them, on SQLite, and
 # on PostgreSQL when it answers (REQUIRE_POSTGRES=1: it must).

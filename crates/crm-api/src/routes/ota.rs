@@ -206,6 +206,25 @@ fn is_cjk(s: &str) -> bool {
         .any(|c| matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF))
 }
 
+/// The endpoint's pure part, for the `ota_xml` fuzz target: the message
+/// parsed, its card data redacted, and each `HotelReservation` (at most
+/// 100, as served) mapped to the JSON push or to its OTA error text.
+pub fn map_message(text: &str) -> Result<Vec<Result<(String, Value), String>>, String> {
+    let root = parse_xml(text)?;
+    let _redacted = redact_xml(text);
+    Ok(root
+        .child("HotelReservations")
+        .map(|h| {
+            h.children_named("HotelReservation")
+                .take(100)
+                .map(|res| {
+                    to_push(res, root.attr("ResStatus"), root.attr("TimeStamp")).map_err(|e| e.text)
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// One `HotelReservation` as the normalised push.
 fn to_push(
     res: &Node,
