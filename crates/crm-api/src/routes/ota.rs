@@ -206,10 +206,13 @@ fn is_cjk(s: &str) -> bool {
         .any(|c| matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF))
 }
 
+/// A reservation of a message: its unique id and JSON push, or why not.
+pub type Mapped = Result<(String, Value), String>;
+
 /// The endpoint's pure part, for the `ota_xml` fuzz target: the message
 /// parsed, its card data redacted, and each `HotelReservation` (at most
 /// 100, as served) mapped to the JSON push or to its OTA error text.
-pub fn map_message(text: &str) -> Result<Vec<Result<(String, Value), String>>, String> {
+pub fn map_message(text: &str) -> Result<Vec<Mapped>, String> {
     let root = parse_xml(text)?;
     let _redacted = redact_xml(text);
     Ok(root
