@@ -141,25 +141,9 @@ impl Settings {
         Ok(Settings {
             bind: var("HOTEL_CRM_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
             jwt_secret,
-            jwt_previous_secrets: var("HOTEL_CRM_JWT_PREVIOUS_SECRETS")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|k| !k.is_empty())
-                        .map(decode_key)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            jwt_previous_secrets: key_list("HOTEL_CRM_JWT_PREVIOUS_SECRETS"),
             data_key,
-            data_key_previous: var("HOTEL_CRM_DATA_KEY_PREVIOUS")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|k| !k.is_empty())
-                        .map(decode_key)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            data_key_previous: key_list("HOTEL_CRM_DATA_KEY_PREVIOUS"),
             bootstrap_admin_email: var("HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: var("HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD"),
             bootstrap_org_name: var("HOTEL_CRM_BOOTSTRAP_ORG_NAME")
@@ -185,6 +169,19 @@ impl Settings {
             database_url,
         })
     }
+}
+
+/// Keys being rotated out: comma-separated, each decoded as [`decode_key`].
+fn key_list(name: &str) -> Vec<Vec<u8>> {
+    var(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(decode_key)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Keys are given as 64 hex characters or base64 of 32+ bytes; anything
