@@ -797,3 +797,187 @@ async fn reports_group_in_the_database_and_export_as_csv_and_xlsx() {
         .iter()
         .all(|r| r["dimension"] == "age_band" || r["guests"] == 0));
 }
+
+#[tokio::test]
+async fn an_export_larger_than_the_limit_is_refused_not_cut_short() {
+    let app = spawn_app_with(|s| s.export_max_rows = 2).await;
+    let t = &app.admin_token;
+    for (family, given, tag) in [("王", "芳", "vip"), ("李", "娜", "vip"), ("刘", "洋", "")] {
+        let tags = if tag.is_empty() {
+            json!([])
+        } else {
+            json!([tag])
+        };
+        app.create_guest(
+            t,
+            json!({"family_name": family, "given_name": given, "tags": tags}),
+        )
+        .await;
+    }
+    run_insights(&app, true).await;
+    let everyone = app
+        .post(
+            "/api/v1/segments",
+            t,
+            json!({"name": "Everyone", "rule": {"field": "stays", "op": "gte", "value": 0}}),
+        )
+        .await;
+    let everyone = everyone.assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for format in ["csv", "xlsx"] {
+        let res = app
+            .get(
+                &format!("/api/v1/segments/{everyone}/export?format={format}"),
+                t,
+            )
+            .await;
+        res.assert_problem(422, "export_too_large");
+        assert!(
+            res.body["detail"].as_str().unwrap().contains("3 members"),
+            "{}",
+            res.body
+        );
+    }
+    // A refused export exported nothing: nothing is audited as exported.
+    let audit = app
+        .get("/api/v1/audit-events?action=segment.exported", t)
+        .await;
+    assert_eq!(audit.assert_status(200)["data"], json!([]));
+
+    // Narrowed to the limit, it is whole.
+    let vips = app
+        .post(
+            "/api/v1/segments",
+            t,
+            json!({"name": "VIPs", "rule": {"field": "tag", "op": "eq", "value": "vip"}}),
+        )
+        .await;
+    let vips = vips.assert_status(201)["id"].as_str().unwrap().to_string();
+    let csv = app
+        .get(&format!("/api/v1/segments/{vips}/export?format=csv"), t)
+        .await;
+    assert_eq!(csv.status.as_u16(), 200, "{}", csv.body);
+    let text = csv.body.as_str().unwrap().trim_start_matches('\u{feff}');
+    assert_eq!(
+        text.trim().lines().count(),
+        3,
+        "a header and two guests: {text}"
+    );
+}
+
+/// Reports, segment counts, member lists and exports read the replica
+/// pool. On PostgreSQL the test points it at a read-only session of the
+/// same database (what a hot standby gives): every one of them must work
+/// there, and they must really have used it. SQLite has no replicas: the
+/// setting is refused at start.
+#[tokio::test]
+async fn reports_and_segment_reads_run_on_a_read_only_replica() {
+    if backend_name() == "sqlite" {
+        let path = std::env::temp_dir().join(format!(
+            "hotel-crm-tests/replica-{}.sqlite3",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let mut settings = test_settings(path.display().to_string());
+        settings.read_database_url = Some(settings.database_url.clone());
+        let started = crm_api::Application::build(
+            settings,
+            std::sync::Arc::new(crm_domain::clock::SystemClock),
+        )
+        .await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let err = started.err().expect("refused").to_string();
+        assert!(err.contains("SQLite has no replicas"), "{err}");
+        return;
+    }
+    let app = spawn_app_with(|s| {
+        s.read_database_url = Some(format!(
+            "{}?application_name=hotel-crm-replica&options=-c%20default_transaction_read_only%3Don",
+            s.database_url
+        ))
+    })
+    .await;
+    let t = &app.admin_token;
+    for (family, given) in [("王", "芳"), ("李", "娜")] {
+        app.create_guest(t, json!({"family_name": family, "given_name": given}))
+            .await;
+    }
+    run_insights(&app, true).await;
+    let segment = app
+        .post(
+            "/api/v1/segments",
+            t,
+            json!({"name": "Everyone", "rule": {"field": "stays", "op": "gte", "value": 0}}),
+        )
+        .await;
+    let segment = segment.assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let preview = app
+        .post(&format!("/api/v1/segments/{segment}/preview"), t, json!({}))
+        .await;
+    assert_eq!(preview.assert_status(200)["count"], 2);
+    let members = app
+        .get(&format!("/api/v1/segments/{segment}/members"), t)
+        .await;
+    assert_eq!(
+        members.assert_status(200)["data"].as_array().unwrap().len(),
+        2
+    );
+    let export = app
+        .get(&format!("/api/v1/segments/{segment}/export"), t)
+        .await;
+    assert_eq!(export.status.as_u16(), 200, "{}", export.body);
+    assert_eq!(export.body.as_str().unwrap().trim().lines().count(), 3);
+    for report in [
+        "guest-structure",
+        "channel-mix",
+        "spend-distribution",
+        "repeat-stay-rate",
+        "retention-cohorts",
+        "lifetime-value",
+        "churn-risk",
+        "loyalty-liability",
+        "dashboard",
+        "ticket-kpis",
+        "satisfaction",
+        "review-ratings",
+    ] {
+        let res = app.get(&format!("/api/v1/reports/{report}"), t).await;
+        assert_eq!(res.status.as_u16(), 200, "{report}: {}", res.body);
+    }
+    // They came through the replica pool, and it cannot write.
+    let replica_sessions: i64 = app
+        .db
+        .read(|conn| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            Ok(diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE application_name = 'hotel-crm-replica' AND datname = current_database()",
+            )
+            .get_result::<Count>(conn)
+            .map_err(crm_storage::StorageError::from)?
+            .n)
+        })
+        .unwrap();
+    assert!(replica_sessions > 0, "the replica pool was never used");
+    let url = app.database_url.clone() + "?options=-c%20default_transaction_read_only%3Don";
+    let mut replica = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+    let write = diesel::connection::SimpleConnection::batch_execute(
+        &mut replica,
+        "CREATE TABLE replica_probe (n INTEGER)",
+    );
+    assert!(
+        write.is_err_and(|e| e.to_string().contains("read-only")),
+        "the replica session must refuse writes"
+    );
+}

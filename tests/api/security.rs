@@ -121,6 +121,51 @@ async fn token_requests_are_limited_per_account_and_ip() {
     res.assert_problem(429, "rate_limited");
 }
 
+/// Token requests from unknown accounts (so only the per-IP limit
+/// counts), each claiming to come from `forwarded`; their statuses.
+async fn logins_from(app: &TestApp, forwarded: &str, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let email = format!("nobody-{}@test.example", uuid::Uuid::now_v7().simple());
+        let res = app
+            .send(
+                Method::POST,
+                "/api/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "email": email, "password": "x"})),
+                &[("x-forwarded-for", forwarded)],
+            )
+            .await;
+        statuses.push(res.status.as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limits_count_the_forwarded_client() {
+    let proxied = spawn_app_with(|s| {
+        s.login_rate_per_min = 3;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(
+        logins_from(&proxied, "198.51.100.1", 4).await,
+        [401, 401, 401, 429]
+    );
+    // Another client behind the same proxy has its own allowance; what a
+    // client writes before the proxy's own entry is not believed.
+    assert_eq!(
+        logins_from(&proxied, "198.51.100.1, 198.51.100.2", 3).await,
+        [401, 401, 401]
+    );
+
+    // Without the setting the header is anyone's to write: ignored, and
+    // every request counts against the peer address.
+    let direct = spawn_app_with(|s| s.login_rate_per_min = 3).await;
+    assert_eq!(logins_from(&direct, "198.51.100.1", 2).await, [401, 401]);
+    assert_eq!(logins_from(&direct, "198.51.100.2", 1).await, [429]);
+}
+
 #[tokio::test]
 async fn tokens_of_the_previous_jwt_secret_work_until_they_expire() {
     const NEW_SECRET: &[u8] = b"the rotated secret, thirty-two bytes or more";

@@ -51,6 +51,9 @@ pub struct Settings {
     pub jobs_interval_secs: u64,
     /// The largest import upload accepted (bytes).
     pub import_max_bytes: u64,
+    /// The most rows one export may hold (a segment's members); a larger
+    /// export is refused, not cut short.
+    pub export_max_rows: u64,
     /// Token requests per minute per account or client id, and per IP
     /// (whatever their outcome; failed ones are limited further); 0: off.
     pub login_rate_per_min: u32,
@@ -60,6 +63,16 @@ pub struct Settings {
     /// How long a request holding an Idempotency-Key may run before a
     /// retry may take over its claim (when it had written nothing).
     pub idempotency_lease_secs: u64,
+    /// How long a node may take to deliver the webhooks or messages it
+    /// took before another node (or itself, restarted) takes them over.
+    pub delivery_lease_secs: u64,
+    /// The load balancers and proxies in front of the nodes
+    /// (`HOTEL_CRM_TRUSTED_PROXIES`, addresses or CIDR blocks): from them,
+    /// and only from them, `X-Forwarded-For` says who the client is.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A PostgreSQL streaming replica for reports, segment counts and
+    /// exports (`HOTEL_CRM_READ_DATABASE_URL`); the primary when unset.
+    pub read_database_url: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -163,12 +176,36 @@ impl Settings {
             webhook_retry_base_ms: parse_num("HOTEL_CRM_WEBHOOK_RETRY_BASE_MS", 5000)?,
             jobs_interval_secs: parse_num("HOTEL_CRM_JOBS_INTERVAL_SECS", 3600)?,
             import_max_bytes: parse_num("HOTEL_CRM_IMPORT_MAX_BYTES", 512 * 1024 * 1024)?,
+            export_max_rows: parse_num("HOTEL_CRM_EXPORT_MAX_ROWS", 1_000_000)?
+                // An XLSX sheet holds 1,048,576 rows, the header included.
+                .min(1_048_575),
             login_rate_per_min: parse_num("HOTEL_CRM_LOGIN_RATE_PER_MIN", 120)?,
             channel_rate_per_min: parse_num("HOTEL_CRM_CHANNEL_RATE_PER_MIN", 60_000)?,
             idempotency_lease_secs: parse_num("HOTEL_CRM_IDEMPOTENCY_LEASE_SECS", 60)?,
+            delivery_lease_secs: parse_num("HOTEL_CRM_DELIVERY_LEASE_SECS", 60)?.max(1),
+            trusted_proxies: networks("HOTEL_CRM_TRUSTED_PROXIES")?,
+            read_database_url: var("HOTEL_CRM_READ_DATABASE_URL"),
             database_url,
         })
     }
+}
+
+/// Comma-separated addresses (`10.0.0.5`) and CIDR blocks (`10.0.0.0/8`).
+fn networks(name: &'static str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    var(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    why: format!("`{s}` is not an address or CIDR block"),
+                })
+        })
+        .collect()
 }
 
 /// Keys being rotated out: comma-separated, each decoded as [`decode_key`].

@@ -118,6 +118,11 @@ impl ApiError {
         }
     }
 
+    /// Well-formed, but not something that can be done as asked.
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
     pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, code, message)])
     }

@@ -16,7 +16,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use crm_domain::clock::Clock;
-use crm_storage::{migrations, Database};
+use crm_storage::{migrations, Backend, Database};
 use std::net::TcpListener;
 use std::sync::Arc;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -249,6 +249,8 @@ pub enum StartupError {
     Storage(#[from] crm_storage::StorageError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("{0}")]
+    Config(&'static str),
 }
 
 pub struct Application {
@@ -271,6 +273,19 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
         let db = Database::connect(&settings.database_url, settings.db_pool_size)?;
+        let replica = match &settings.read_database_url {
+            None => db.clone(),
+            Some(url)
+                if db.backend() != Backend::Postgres
+                    || Backend::from_url(url) != Backend::Postgres =>
+            {
+                return Err(StartupError::Config(
+                    "HOTEL_CRM_READ_DATABASE_URL names a PostgreSQL streaming replica of a \
+                     PostgreSQL DATABASE_URL; SQLite has no replicas",
+                ))
+            }
+            Some(url) => Database::connect(url, settings.db_pool_size)?,
+        };
         let started = std::time::Instant::now();
         let applied = web::block({
             let db = db.clone();
@@ -305,6 +320,7 @@ impl Application {
         }
         let state = AppState {
             db,
+            replica,
             jwt: JwtKeys::with_previous(&settings.jwt_secret, &settings.jwt_previous_secrets),
             cipher,
             clock,

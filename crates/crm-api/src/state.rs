@@ -14,6 +14,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    /// Where reports, segment counts and exports read: a streaming replica
+    /// (`HOTEL_CRM_READ_DATABASE_URL`), or `db` itself.
+    pub replica: Database,
     pub settings: Arc<Settings>,
     pub jwt: JwtKeys,
     pub cipher: DataCipher,
@@ -39,12 +42,20 @@ impl AppState {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
-        let db = self.db.clone();
-        web::block(move || {
-            let mut conn = db.connection()?;
-            f(&mut conn).map_err(Into::into)
-        })
-        .await?
+        read_on(self.db.clone(), f).await
+    }
+
+    /// Runs reads that may lag the primary a little (reports, segment
+    /// counts and members, exports) on the replica pool.
+    pub async fn read_replica<T, E>(
+        &self,
+        f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        read_on(self.replica.clone(), f).await
     }
 
     /// Runs a transaction on the blocking pool; `f` may fail with an API
@@ -74,6 +85,21 @@ impl AppState {
         })
         .await?
     }
+}
+
+async fn read_on<T, E>(
+    db: Database,
+    f: impl FnOnce(&mut crm_storage::DbConnection) -> Result<T, E> + Send + 'static,
+) -> ApiResult<T>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    web::block(move || {
+        let mut conn = db.connection()?;
+        f(&mut conn).map_err(Into::into)
+    })
+    .await?
 }
 
 /// Runs `f` in a transaction on this thread; an API error from `f` rolls

@@ -164,8 +164,9 @@ async fn deliver_due(
         return Ok(());
     }
     let db = state.db.clone();
+    let lease = Duration::seconds(i64::try_from(state.settings.delivery_lease_secs).unwrap_or(60));
     let due: Vec<DueDelivery> = tokio::task::spawn_blocking(move || {
-        db.write(|conn| webhooks::lease_due(conn, now, now + Duration::seconds(60), 20))
+        db.write(|conn| webhooks::lease_due(conn, now, now + lease, 20))
     })
     .await
     .map_err(|e| e.to_string())?

@@ -189,7 +189,10 @@ pub fn push_allowed(
     req: &HttpRequest,
 ) -> ApiResult<()> {
     let by_client = format!("client:{}", principal.id);
-    let by_ip = format!("ip:{}", crate::routes::auth::client_ip(req));
+    let by_ip = format!(
+        "ip:{}",
+        crate::http::client_ip(req, &state.settings.trusted_proxies)
+    );
     match state
         .channel_rate
         .take(&[&by_client, &by_ip], std::time::Instant::now())

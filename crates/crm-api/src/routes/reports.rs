@@ -88,7 +88,7 @@ async fn run(
     let format = params.format.unwrap_or_default();
     let today = state.clock.now().date_naive();
     let table = state
-        .read(move |conn| build(conn, &org, &scope, today))
+        .read_replica(move |conn| build(conn, &org, &scope, today))
         .await?;
     table.respond(format)
 }
@@ -427,7 +427,7 @@ pub async fn dashboard(
     let month_start = today.with_day(1).unwrap_or(today);
     let org = auth.org_id.clone();
     let dto = state
-        .read(move |conn| {
+        .read_replica(move |conn| {
             let currency = insights::settings(conn, &org)?.currency;
             let d = store::dashboard(
                 conn,

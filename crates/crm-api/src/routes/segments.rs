@@ -463,7 +463,7 @@ async fn preview(
 ) -> ApiResult<SegmentPreviewDto> {
     let today = state.clock.now().date_naive();
     state
-        .read(move |conn| {
+        .read_replica(move |conn| {
             let currency = insights::settings(conn, &org)?.currency;
             let (count, ids) =
                 store::preview(conn, &org, &rule, today, 20)?.map_err(compile_error)?;
@@ -537,10 +537,16 @@ pub async fn list_members(
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
     let today = state.clock.now().date_naive();
+    // The segment from the primary (it may have just been saved), its
+    // members from the replica.
+    let rule = {
+        let org = org.clone();
+        state
+            .read(move |conn| stored_rule(&load(conn, &org, &id)?))
+            .await?
+    };
     let result = state
-        .read(move |conn| {
-            let s = load(conn, &org, &id)?;
-            let rule = stored_rule(&s)?;
+        .read_replica(move |conn| {
             let currency = insights::settings(conn, &org)?.currency;
             let ids = store::members(conn, &org, &rule, today, &page)?.map_err(compile_error)?;
             let items = members_of(conn, &org, &ids.items, &currency)?;
@@ -603,9 +609,6 @@ pub struct ExportParams {
     pub format: Option<Format>,
 }
 
-/// At most this many rows in one export (an XLSX sheet holds 1,048,576).
-pub const MAX_EXPORT_ROWS: usize = 1_000_000;
-
 /// The columns a role may export: contact details only for managers.
 fn export_columns(role: Role) -> &'static [&'static str] {
     match role {
@@ -666,16 +669,21 @@ fn export_row(g: &guests::Guest, r: &InsightRow, columns: &[&str]) -> Vec<Cell> 
 
 /// Export the members as CSV or XLSX, with the columns the caller's role
 /// may see (e-mail and phone for admins and managers only). Audited.
-/// CSV streams page by page; XLSX is written in constant memory.
+/// CSV streams page by page; XLSX is written in constant memory. A segment
+/// with more members than an export holds (`HOTEL_CRM_EXPORT_MAX_ROWS`,
+/// 1,000,000) is refused with 422 `export_too_large`, never cut short.
 #[utoipa::path(
     operation_id = "exportSegment",
     tag = "segments",
     security(("bearer_auth" = ["admin", "manager", "marketing"])),
     params(("segment_id" = String, Path, description = "Segment id"), ExportParams),
-    responses((status = 200, description = "The file.", content(
-        (String = "text/csv"),
-        (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    )))
+    responses(
+        (status = 200, description = "The file.", content(
+            (String = "text/csv"),
+            (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 422, description = "More members than one export holds (`export_too_large`): narrow the segment.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/segments/{segment_id}/export")]
 pub async fn export_segment(
@@ -697,20 +705,34 @@ pub async fn export_segment(
     let actor = Actor::new(&auth.principal, &request_id, &state);
     let org = auth.org_id.clone();
     let columns = export_columns(auth.principal.role);
+    let max_rows = state.settings.export_max_rows;
+    let today = now.date_naive();
     let rule = {
         let (org, id) = (org.clone(), id.clone());
         state
             .write(move |conn| {
                 let s = load(conn, &org, &id)?;
                 let rule = stored_rule(&s)?;
+                let (members, _) =
+                    store::preview(conn, &org, &rule, today, 0)?.map_err(compile_error)?;
+                if u64::try_from(members).unwrap_or(u64::MAX) > max_rows {
+                    return Err(ApiError::unprocessable(
+                        "export_too_large",
+                        format!(
+                            "The segment has {members} members; an export holds at most \
+                             {max_rows}. Narrow the segment's rule and export in parts."
+                        ),
+                    ));
+                }
                 // Who exported what, with which columns; never the data.
                 actor.record(conn, now, "segment.exported", "segment", &id, columns)?;
                 Ok(rule)
             })
             .await?
     };
-    let db = state.db.clone();
-    let today = now.date_naive();
+    // The members themselves come from the replica, the load of the
+    // export off the primary.
+    let db = state.replica.clone();
     let name = format!("segment-{id}");
     match format {
         Format::Csv => {
@@ -797,8 +819,7 @@ pub async fn export_segment(
     }
 }
 
-/// Calls `each` for every member, page by page (stops when it says false
-/// or at the export limit).
+/// Calls `each` for every member, page by page (stops when it says false).
 fn walk_members(
     db: &crm_storage::Database,
     org: &str,
@@ -807,7 +828,6 @@ fn walk_members(
     mut each: impl FnMut(&guests::Guest, &InsightRow) -> Result<bool, ApiError>,
 ) -> Result<(), ApiError> {
     let mut after: Option<String> = None;
-    let mut done = 0usize;
     loop {
         let page = PageRequest {
             limit: 1000,
@@ -823,10 +843,9 @@ fn walk_members(
             Ok::<_, crm_storage::StorageError>((gs, rs, ids.next_after))
         })?;
         for (g, r) in guests.iter().zip(&rows) {
-            if done >= MAX_EXPORT_ROWS || !each(g, r)? {
+            if !each(g, r)? {
                 return Ok(());
             }
-            done += 1;
         }
         match next {
             Some(n) => after = Some(n),
