@@ -69,6 +69,23 @@ async fn wrong_passwords_are_401_then_rate_limited_with_retry_after() {
     res.assert_problem(429, "rate_limited");
     let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry));
+    // The guessing is in the audit log (written after each answer, so the
+    // answer takes as long as for an account that does not exist).
+    let mut failed = 0;
+    for _ in 0..100 {
+        let events = app
+            .get(
+                "/api/v1/audit-events?action=user.login_failed",
+                &app.admin_token,
+            )
+            .await;
+        failed = events.assert_status(200)["data"].as_array().unwrap().len();
+        if failed == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(failed, 5);
 }
 
 #[tokio::test]

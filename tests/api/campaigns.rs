@@ -7,7 +7,7 @@ use crm_api::jobs::Job;
 use crm_tests::*;
 use serde_json::{json, Value};
 
-async fn campaign_templates(app: &TestApp) -> Vec<String> {
+pub(crate) async fn campaign_templates(app: &TestApp) -> Vec<String> {
     let t = &app.admin_token;
     let email = app.post("/api/v1/message-templates", t, json!({"name": "Winter e-mail", "trigger": "campaign",
         "channel": "email", "language": "zh", "subject": "{{offer.title}}",

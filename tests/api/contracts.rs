@@ -8,15 +8,15 @@ use crm_tests::*;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-struct Setup {
-    h: Hotel,
-    account: String,
-    template: String,
-    dlk: String,
+pub(crate) struct Setup {
+    pub(crate) h: Hotel,
+    pub(crate) account: String,
+    pub(crate) template: String,
+    pub(crate) dlk: String,
     bar: String,
 }
 
-async fn setup(app: &TestApp) -> Setup {
+pub(crate) async fn setup(app: &TestApp) -> Setup {
     let h = hotel(app, 10).await;
     let account = app
         .post(
@@ -91,7 +91,13 @@ async fn setup(app: &TestApp) -> Setup {
     }
 }
 
-fn contract_body(s: &Setup, code: &str, from: NaiveDate, to: NaiveDate, extra: Value) -> Value {
+pub(crate) fn contract_body(
+    s: &Setup,
+    code: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    extra: Value,
+) -> Value {
     let mut body = json!({
         "code": code, "title": "2027 年度协议", "account_id": s.account, "template_id": s.template,
         "property_ids": [s.h.property_id], "valid_from": from.to_string(), "valid_to": to.to_string(),
@@ -113,7 +119,12 @@ fn sign(party: &str, name: &str) -> Value {
 }
 
 /// A contract signed by both parties (and active, if asked).
-async fn signed_contract(app: &TestApp, s: &Setup, body: Value, activate: bool) -> String {
+pub(crate) async fn signed_contract(
+    app: &TestApp,
+    s: &Setup,
+    body: Value,
+    activate: bool,
+) -> String {
     let c = app.post("/api/v1/contracts", &app.admin_token, body).await;
     let id = c.assert_status(201)["id"].as_str().unwrap().to_string();
     let base = format!("/api/v1/contracts/{id}");

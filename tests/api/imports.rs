@@ -39,14 +39,9 @@ pub async fn upload(
         .send()
         .await
         .expect("sent");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap_or_default();
-    Response {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
+    let res = Response::read(res).await;
+    app.remember(&reqwest::Method::POST, "/api/v1/imports", &res);
+    res
 }
 
 /// Waits for a job to finish.

@@ -228,7 +228,7 @@ async fn settled(app: &TestApp, guest: &str, trigger: &str) -> serde_json::Value
     panic!("{trigger} still queued: {:?}", outbox(app, guest).await);
 }
 
-fn book(
+pub(crate) fn book(
     h: &crate::reservations::Hotel,
     guest: &str,
     arrival: chrono::NaiveDate,
@@ -238,7 +238,7 @@ fn book(
             "departure": (arrival + chrono::Duration::days(1)).to_string(), "adults": 1, "amount": 45800}]})
 }
 
-async fn templates(app: &TestApp) {
+pub(crate) async fn templates(app: &TestApp) {
     let t = &app.admin_token;
     app.post("/api/v1/message-templates", t, json!({"name": "Confirmation", "trigger": "booking_confirmation",
         "channel": "email", "language": "zh", "subject": "预订确认 {{reservation.confirmation_number}}",

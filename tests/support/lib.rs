@@ -12,6 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+mod audit_check;
+
 pub const ADMIN_EMAIL: &str = "admin@test.example";
 pub const ADMIN_PASSWORD: &str = "admin password for tests";
 pub const JWT_SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-jwt";
@@ -105,9 +107,13 @@ pub fn test_settings(database_url: String) -> Settings {
         // Tests run jobs themselves, for the day they choose.
         jobs_interval_secs: 0,
         import_max_bytes: 64 * 1024 * 1024,
+        export_max_rows: 1_000_000,
         login_rate_per_min: 120,
         channel_rate_per_min: 60_000,
         idempotency_lease_secs: 60,
+        delivery_lease_secs: 60,
+        trusted_proxies: Vec::new(),
+        read_database_url: None,
     }
 }
 
@@ -119,6 +125,8 @@ pub struct TestApp {
     /// Token of the bootstrap admin of the first organisation.
     pub admin_token: String,
     pub org_id: String,
+    /// What the audit check at the end of the test looks at.
+    audit: audit_check::Seen,
     _db: TestDb,
 }
 
@@ -129,6 +137,19 @@ pub struct Response {
 }
 
 impl Response {
+    /// Reads a response whole: the body as JSON, or as a string when it
+    /// is not JSON.
+    pub async fn read(res: reqwest::Response) -> Response {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        Response {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
@@ -199,6 +220,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         database_url,
         admin_token: String::new(),
         org_id: String::new(),
+        audit: Default::default(),
         _db: guard,
     };
     test.admin_token = test.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -223,26 +245,31 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Response {
-        let mut req = self.http.request(method, self.url(path));
+        let mut req = self.http.request(method.clone(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        if let Some(b) = body {
-            req = req.json(&b);
+        if let Some(b) = &body {
+            req = req.json(b);
         }
-        let res = req.send().await.expect("request sent");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Response {
-            status,
-            headers,
-            body,
-        }
+        let res = Response::read(req.send().await.expect("request sent")).await;
+        self.audit.remember(&method, path, body.as_ref(), &res);
+        res
+    }
+
+    /// For a test that empties the database: nothing it did before is
+    /// looked for in the audit log.
+    pub fn forget_audited_requests(&self) {
+        self.audit.forget();
+    }
+
+    /// A response to a request the test sent itself (XML, multipart):
+    /// the audit check at the end looks at it like at those sent by `send`.
+    pub fn remember(&self, method: &Method, path: &str, res: &Response) {
+        self.audit.remember(method, path, None, res);
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
@@ -351,5 +378,17 @@ impl TestApp {
             .await
             .assert_status(201)
             .clone()
+    }
+}
+
+/// Every test is an audit check too: when it ends (without failing), each
+/// change it made through the API that answered 2xx, and each read of
+/// sensitive data, must have left an audit event under its request id.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        self.audit.check(&self.db);
     }
 }

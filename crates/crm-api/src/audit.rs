@@ -63,6 +63,21 @@ impl Actor {
         Ok(loaded)
     }
 
+    /// An event with no other change to join it, in a transaction of its
+    /// own: a log-in, a job someone ran by hand.
+    pub async fn record_alone(
+        self,
+        state: &AppState,
+        action: &'static str,
+        entity_type: &'static str,
+        entity_id: String,
+    ) -> Result<(), ApiError> {
+        let now = state.clock.now();
+        state
+            .write(move |conn| self.record(conn, now, action, entity_type, &entity_id, &[]))
+            .await
+    }
+
     pub fn record(
         &self,
         conn: &mut DbConnection,

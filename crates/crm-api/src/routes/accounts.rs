@@ -366,6 +366,7 @@ pub async fn update_account(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"guest_id": "019ab1c2-0000-7000-8000-000000000101"}))]
 pub struct AccountGuestLink {
     pub guest_id: String,
 }

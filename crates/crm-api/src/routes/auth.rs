@@ -3,7 +3,7 @@
 
 use crate::audit::Actor;
 use crate::auth::jwt::Claims;
-use crate::auth::{password, roles, Auth, PrincipalKind};
+use crate::auth::{password, roles, Auth, Principal, PrincipalKind};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, RequestId};
@@ -82,12 +82,6 @@ fn access_token(
     state.jwt.sign(&claims).map_err(ApiError::internal)
 }
 
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "The e-mail or password is wrong.")
 }
@@ -112,11 +106,12 @@ fn invalid_credentials() -> ApiError {
 #[post("/auth/token")]
 pub async fn token(
     req: HttpRequest,
+    request_id: RequestId,
     state: web::Data<AppState>,
     body: ApiJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
-    let ip = client_ip(&req);
+    let ip = crate::http::client_ip(&req, &state.settings.trusted_proxies);
     let by_ip = format!("ip:{ip}");
     let account = match &body.0 {
         TokenRequest::Password { email, .. } => {
@@ -159,8 +154,12 @@ pub async fn token(
                         "This account is disabled.",
                     ))
                 }
-                _ => {
+                known => {
                     state.login_limiter.record_failure(&email, &ip, now);
+                    if let Some(u) = known {
+                        let who = login_actor(PrincipalKind::User, &u.id, &u.org_id, u.role);
+                        audit_failure(&state, &request_id, who, "user.login_failed");
+                    }
                     return Err(invalid_credentials());
                 }
             };
@@ -185,8 +184,16 @@ pub async fn token(
                 revoked_at: None,
                 created_at: now,
             };
+            let actor = Actor::new(
+                &login_actor(PrincipalKind::User, &user.id, &user.org_id, user.role),
+                &request_id,
+                &state,
+            );
             state
-                .write(move |conn| Ok(refresh_tokens::insert(conn, &row)?))
+                .write(move |conn| {
+                    refresh_tokens::insert(conn, &row)?;
+                    actor.record(conn, now, "user.logged_in", "user", &row.user_id, &[])
+                })
                 .await?;
             Ok(HttpResponse::Ok().json(TokenResponse {
                 access_token: access,
@@ -222,8 +229,12 @@ pub async fn token(
                         "This client is disabled.",
                     ))
                 }
-                _ => {
+                known => {
                     state.login_limiter.record_failure(&client_id, &ip, now);
+                    if let Some(c) = known {
+                        let who = login_actor(PrincipalKind::Client, &c.id, &c.org_id, c.role);
+                        audit_failure(&state, &request_id, who, "client.login_failed");
+                    }
                     return Err(ApiError::unauthorized(
                         "invalid_credentials",
                         "The client id or secret is wrong.",
@@ -231,6 +242,13 @@ pub async fn token(
                 }
             };
             state.login_limiter.record_success(&client_id);
+            let who = login_actor(
+                PrincipalKind::Client,
+                &client.id,
+                &client.org_id,
+                client.role,
+            );
+            audit_login(&state, &request_id, who, "client.token_issued").await?;
             let access = access_token(
                 &state,
                 PrincipalKind::Client,
@@ -319,6 +337,54 @@ pub async fn token(
     }
 }
 
+/// Who is logging in, as the audit log names them.
+fn login_actor(kind: PrincipalKind, id: &str, org_id: &str, role: Role) -> Principal {
+    Principal {
+        kind,
+        id: id.to_string(),
+        org_id: org_id.to_string(),
+        role,
+    }
+}
+
+/// A log-in event with nothing else to write.
+async fn audit_login(
+    state: &web::Data<AppState>,
+    request_id: &RequestId,
+    who: Principal,
+    action: &'static str,
+) -> Result<(), ApiError> {
+    let entity = if who.kind == PrincipalKind::Client {
+        "client"
+    } else {
+        "user"
+    };
+    let id = who.id.clone();
+    Actor::new(&who, request_id, state)
+        .record_alone(state, action, entity, id)
+        .await
+}
+
+/// A failed log-in to a known account, recorded after the answer: the
+/// answer must take as long as for an account that does not exist.
+fn audit_failure(
+    state: &web::Data<AppState>,
+    request_id: &RequestId,
+    who: Principal,
+    action: &'static str,
+) {
+    let (state, request_id) = (state.clone(), request_id.clone());
+    actix_web::rt::spawn(async move {
+        if let Err(e) = audit_login(&state, &request_id, who, action).await {
+            log::error!(
+                "audit of a failed log-in (request_id={}) not written: {}",
+                request_id.0,
+                e.internal.as_deref().unwrap_or(e.code)
+            );
+        }
+    });
+}
+
 /// Log out: revoke a refresh token (and every token rotated from it).
 #[utoipa::path(
     operation_id = "logout",
@@ -330,12 +396,14 @@ pub async fn token(
 #[post("/auth/logout")]
 pub async fn logout(
     auth: Auth<roles::Staff>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     body: ApiJson<LogoutRequest>,
 ) -> ApiResult<HttpResponse> {
     let hash = sha256_hex(body.0.refresh_token.trim().as_bytes());
     let now = state.clock.now();
     let principal = auth.principal.clone();
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     state
         .write(move |conn| {
             if let Some(t) = refresh_tokens::find_by_hash(conn, &hash)? {
@@ -344,7 +412,7 @@ pub async fn logout(
                     refresh_tokens::revoke_family(conn, &t.org_id, &t.family_id, now)?;
                 }
             }
-            Ok(())
+            actor.record(conn, now, "user.logged_out", "user", &principal.id, &[])
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

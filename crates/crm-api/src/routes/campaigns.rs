@@ -566,6 +566,7 @@ pub async fn update_campaign(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"scheduled_at": "2026-12-20T02:00:00Z"}))]
 pub struct ScheduleRequest {
     /// When the send starts: now or later (at most a year ahead).
     pub scheduled_at: DateTime<Utc>,
@@ -998,6 +999,7 @@ pub enum ReceiptStatus {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "delivered"}))]
 pub struct ReceiptRequest {
     pub status: ReceiptStatus,
 }
@@ -1018,6 +1020,7 @@ pub struct ReceiptRequest {
 #[post("/messages/{message_id}/receipt")]
 pub async fn record_receipt(
     auth: Auth<roles::ChannelPushers>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ApiJson<ReceiptRequest>,
@@ -1026,11 +1029,21 @@ pub async fn record_receipt(
     let now = state.clock.now();
     let org = auth.org_id.clone();
     let delivered = matches!(body.0.status, ReceiptStatus::Delivered);
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let found = state
         .write(move |conn| {
-            Ok(crm_storage::messages::record_receipt(
-                conn, &org, &id, delivered, now,
-            )?)
+            let found = crm_storage::messages::record_receipt(conn, &org, &id, delivered, now)?;
+            if found {
+                actor.record(
+                    conn,
+                    now,
+                    "message.receipt_recorded",
+                    "message",
+                    &id,
+                    &["status"],
+                )?;
+            }
+            Ok(found)
         })
         .await?;
     if !found {

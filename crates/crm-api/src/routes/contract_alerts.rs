@@ -300,10 +300,13 @@ pub async fn scan_alerts(
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
     let actor = Actor::new(&auth.principal, &request_id, &state);
-    let (db, org) = (state.db.clone(), auth.org_id.clone());
-    let raised = web::block(move || scan(&db, &actor, &org, now.date_naive(), now))
+    let (db, org, by) = (state.db.clone(), auth.org_id.clone(), actor.clone());
+    let raised = web::block(move || scan(&db, &by, &org, now.date_naive(), now))
         .await
         .map_err(ApiError::internal)??;
+    actor
+        .record_alone(&state, "job.run", "job", "contract-alert-scan".into())
+        .await?;
     Ok(HttpResponse::Ok().json(ScanResult {
         raised: raised.into_iter().map(AlertDto::from).collect(),
     }))

@@ -219,6 +219,7 @@ pub struct ScanParams {
 #[post("/duplicate-candidates/scan")]
 pub async fn scan_duplicates(
     auth: Auth<roles::Managers>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     q: web::Query<ScanParams>,
 ) -> ApiResult<HttpResponse> {
@@ -227,5 +228,13 @@ pub async fn scan_duplicates(
     let db = state.db.clone();
     let full = q.full.unwrap_or(false);
     let report = web::block(move || crate::duplicates::scan(&db, &org, full, now)).await??;
+    let job = if full {
+        "duplicate-scan-full"
+    } else {
+        "duplicate-scan"
+    };
+    Actor::new(&auth.principal, &request_id, &state)
+        .record_alone(&state, "job.run", "job", job.into())
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -535,6 +535,7 @@ fn name_taken(e: crm_storage::StorageError) -> ApiError {
 #[post("/import-presets")]
 pub async fn create_preset(
     auth: Auth<roles::Managers>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     body: ApiJson<PresetWrite>,
 ) -> ApiResult<HttpResponse> {
@@ -551,8 +552,19 @@ pub async fn create_preset(
         updated_at: now,
     };
     let stored = preset.clone();
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     state
-        .write(move |conn| store::insert_preset(conn, &stored).map_err(name_taken))
+        .write(move |conn| {
+            store::insert_preset(conn, &stored).map_err(name_taken)?;
+            actor.record(
+                conn,
+                now,
+                "import_preset.created",
+                "import_preset",
+                &stored.id,
+                &[],
+            )
+        })
         .await?;
     Ok(preset_response(
         actix_web::http::StatusCode::CREATED,
@@ -617,6 +629,7 @@ pub async fn get_preset(
 #[patch("/import-presets/{preset_id}")]
 pub async fn update_preset(
     auth: Auth<roles::Managers>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -626,6 +639,7 @@ pub async fn update_preset(
     let org = auth.org_id.clone();
     let now = state.clock.now();
     let patch = body.0;
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let p = state
         .write(move |conn| {
             let current = store::find_preset(conn, &org, &id)
@@ -637,6 +651,7 @@ pub async fn update_preset(
             };
             let (name, mapping) =
                 check_preset(patch.name.as_deref().unwrap_or(&current.name), &entries)?;
+            let (current_name, current_mapping) = (current.name.clone(), current.mapping.clone());
             let next = Preset {
                 name,
                 mapping,
@@ -645,6 +660,21 @@ pub async fn update_preset(
                 ..current
             };
             store::update_preset(conn, &next, expected).map_err(name_taken)?;
+            let changed: Vec<&str> = [
+                ("name", next.name != current_name),
+                ("mapping", next.mapping != current_mapping),
+            ]
+            .into_iter()
+            .filter_map(|(f, c)| c.then_some(f))
+            .collect();
+            actor.record(
+                conn,
+                now,
+                "import_preset.updated",
+                "import_preset",
+                &next.id,
+                &changed,
+            )?;
             Ok(next)
         })
         .await?;
@@ -662,15 +692,26 @@ pub async fn update_preset(
 #[delete("/import-presets/{preset_id}")]
 pub async fn delete_preset(
     auth: Auth<roles::Managers>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "preset_not_found", "import preset")?;
     let org = auth.org_id.clone();
+    let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     state
         .write(move |conn| {
             store::delete_preset(conn, &org, &id)
-                .map_err(|e| or_not_found("preset_not_found", "import preset")(e.into()))
+                .map_err(|e| or_not_found("preset_not_found", "import preset")(e.into()))?;
+            actor.record(
+                conn,
+                now,
+                "import_preset.deleted",
+                "import_preset",
+                &id,
+                &[],
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

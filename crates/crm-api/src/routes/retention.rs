@@ -162,6 +162,7 @@ pub struct RunRequest {
 #[post("/retention-policy/run")]
 pub async fn run_policy(
     auth: Auth<roles::Admin>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     body: ApiJson<RunRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -176,5 +177,15 @@ pub async fn run_policy(
         crate::retention::apply(&db, &org, p.anonymise_after_years, dry_run, now)
     })
     .await??;
+    // Who applied the policy (or looked at what it would do); each
+    // anonymised guest has its own event.
+    let job = if dry_run {
+        "retention-dry-run"
+    } else {
+        "retention"
+    };
+    Actor::new(&auth.principal, &request_id, &state)
+        .record_alone(&state, "job.run", "job", job.into())
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }

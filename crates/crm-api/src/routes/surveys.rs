@@ -424,7 +424,7 @@ fn public_invitation(
     token: &str,
 ) -> Result<(String, DateTime<Utc>), ApiError> {
     let now = state.clock.now();
-    let ip = crate::routes::auth::client_ip(req);
+    let ip = crate::http::client_ip(req, &state.settings.trusted_proxies);
     let key: String = token.chars().take(64).collect();
     if let Some(wait) = state.public_limiter.check(&key, &ip, now) {
         return Err(ApiError::rate_limited(wait));
@@ -517,13 +517,13 @@ fn answered() -> ApiError {
 #[post("/public/surveys/{token}")]
 pub async fn answer_public_survey(
     req: HttpRequest,
+    request_id: RequestId,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ApiJson<SurveyAnswer>,
 ) -> ApiResult<HttpResponse> {
     let (id, _) = public_invitation(&state, &req, &path)?;
     let now = state.clock.now();
-    let request_id = RequestId(crm_domain::id::new_id().to_string());
     let state2 = state.clone();
     let answer = body.0;
     state

@@ -1593,6 +1593,7 @@ pub async fn ticket_history(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "已安排客房部重新清洁并致电客人致歉。", "internal": true}))]
 pub struct CommentWrite {
     pub body: String,
     /// Staff-only (default `true`); `false` marks what was said to the guest.
@@ -1760,6 +1761,7 @@ pub fn scan(db: &Database, org: &str, now: DateTime<Utc>) -> Result<SlaScan, Api
 #[post("/tickets/sla-scan")]
 pub async fn scan_now(
     auth: Auth<roles::Managers>,
+    request_id: RequestId,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let org = auth.org_id.clone();
@@ -1768,6 +1770,9 @@ pub async fn scan_now(
     let r = web::block(move || scan(&db, &org, now))
         .await
         .map_err(ApiError::internal)??;
+    Actor::new(&auth.principal, &request_id, &state)
+        .record_alone(&state, "job.run", "job", "ticket-sla-scan".into())
+        .await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -1843,14 +1848,29 @@ pub async fn list_notifications(
 #[post("/notifications/{notification_id}/read")]
 pub async fn read_notification(
     auth: Auth<roles::Staff>,
+    request_id: RequestId,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "notification_not_found", "notification")?;
     let (org, user) = (auth.org_id.clone(), auth.principal.id.clone());
     let now = state.clock.now();
+    let actor = Actor::new(&auth.principal, &request_id, &state);
     let n = state
-        .write(move |conn| Ok(store::mark_read(conn, &org, &user, &id, now)?))
+        .write(move |conn| {
+            let n = store::mark_read(conn, &org, &user, &id, now)?;
+            if n.is_some() {
+                actor.record(
+                    conn,
+                    now,
+                    "notification.marked_read",
+                    "notification",
+                    &id,
+                    &["read_at"],
+                )?;
+            }
+            Ok(n)
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("notification_not_found", "notification"))?;
     Ok(HttpResponse::Ok().json(notification_dto(n)))
