@@ -16,6 +16,7 @@ mod loyalty;
 mod merges;
 mod messages;
 mod migrations;
+mod object_level;
 mod ota;
 mod reservations;
 mod roles;

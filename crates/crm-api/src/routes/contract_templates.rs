@@ -39,6 +39,9 @@ pub struct TemplateCreate {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"clauses": [
+    {"kind": "price_terms", "title": "价格条款", "body": "自 {{contract.valid_from}} 至 {{contract.valid_to}}，协议价如下：{{rates_table}}"}
+]}))]
 pub struct TemplateVersionWrite {
     pub clauses: Vec<Clause>,
 }

@@ -1174,6 +1174,7 @@ pub async fn activate_contract(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "客户公司搬迁，双方协商提前终止"}))]
 pub struct TerminateRequest {
     pub reason: String,
 }
@@ -1457,6 +1458,7 @@ fn complete_signatures(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "追加淡季价格", "changes": {"room_night_commitment": 900}}))]
 pub struct AmendmentRequest {
     /// Why the terms change (补充协议的理由).
     pub reason: String,

@@ -473,6 +473,9 @@ pub async fn set_inventory_overrides(
     let nights = (w.to - w.from).num_days();
     state
         .write(move |conn| {
+            // The property first: another organisation's is 404, as in
+            // every other operation on a property.
+            load_property(conn, &org, &property_id)?;
             inventory::find_room_type(conn, &org, &type_id)
                 .ok()
                 .filter(|t| t.property_id == property_id)
