@@ -2,21 +2,24 @@
 """make test-crash: SIGKILL in the middle of a burst, then restart.
 
 On each database: a server takes a burst of channel pushes (JSON, 8
-threads) and point redemptions (with Idempotency-Key, 4 threads) with a
-webhook subscribed to new reservations; when about a third of the pushes
-have been acknowledged the server is killed with SIGKILL. Then:
+threads), point redemptions (with Idempotency-Key, 4 threads) and front
+desk bookings (with Idempotency-Key, 2 threads; each queues an e-mail
+confirmation in the guest-message outbox, delivered to an HTTP gateway)
+with a webhook subscribed to new reservations; when about a third of the
+pushes have been acknowledged the server is killed with SIGKILL. Then:
 
 1. The database as the server left it: every acknowledged push is a
    reservation exactly once, every acknowledged redemption an entry
    exactly once; nothing is half-written (a reservation without its room,
    a channel message without its reservation, a counter of rooms sold that
    disagrees with the rooms, a points balance that disagrees with its
-   ledger).
+   ledger, a booking without its confirmation message).
 2. A restarted server, and every client retrying what it was not told
    about (the same message, the same Idempotency-Key): afterwards each
    booking exists once and each redemption is applied once.
-3. The webhook outbox resumes: the receiver gets an event for every
-   reservation, those created before the kill included.
+3. The outboxes resume: the webhook receiver gets an event for every
+   reservation, and the message gateway every booking's confirmation,
+   those queued before the kill included.
 
 usage: check.py [sqlite|postgresql ...]   (default: both)
 """
@@ -40,6 +43,7 @@ PG_ADMIN = os.environ.get("CRASH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5
 BASE = f"http://127.0.0.1:{PORT}/api/v1"
 PUSHES = 600
 REDEMPTIONS = 300
+BOOKINGS = 150
 ADMIN = ("crash@localhost", "crash-password-123")
 
 
@@ -55,8 +59,11 @@ def env(database_url):
         HOTEL_CRM_JOBS_INTERVAL_SECS="0",
         HOTEL_CRM_WEBHOOK_POLL_MS="100",
         HOTEL_CRM_WEBHOOK_RETRY_BASE_MS="200",
-        # A claim the killed node held may be taken over after this.
+        HOTEL_CRM_MESSAGE_HTTP_URL=f"http://127.0.0.1:{HOOK_PORT}/messages",
+        # A claim the killed node held may be taken over after this; so
+        # may the webhooks and messages it was delivering.
         HOTEL_CRM_IDEMPOTENCY_LEASE_SECS="2",
+        HOTEL_CRM_DELIVERY_LEASE_SECS="3",
         RUST_LOG="warn",
     )
     return e
@@ -101,13 +108,19 @@ def admin_token():
 
 
 class Hooks(http.server.BaseHTTPRequestHandler):
+    """The webhook receiver, and the message gateway at /messages."""
     events = {}
+    messages = {}
     lock = threading.Lock()
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         with Hooks.lock:
-            Hooks.events.setdefault(body["data"]["id"], set()).add(body["id"])
+            if self.path == "/messages":
+                assert self.headers["idempotency-key"] == body["id"], body
+                Hooks.messages[body["id"]] = Hooks.messages.get(body["id"], 0) + 1
+            else:
+                Hooks.events.setdefault(body["data"]["id"], set()).add(body["id"])
         self.send_response(204)
         self.end_headers()
 
@@ -133,6 +146,13 @@ def setup():
     s, r = request("POST", "/webhooks", t, {"url": f"http://127.0.0.1:{HOOK_PORT}/hook",
                                              "event_types": ["reservation.created"]})
     assert s == 201, r
+    for language in ("zh", "en"):
+        s, r = request("POST", "/message-templates", t,
+                       {"name": f"Confirmation {language}", "trigger": "booking_confirmation",
+                        "channel": "email", "language": language,
+                        "subject": "{{reservation.confirmation_number}}",
+                        "body": "{{property.name}}: {{reservation.arrival}}"})
+        assert s == 201, r
     s, r = request("PUT", "/loyalty/program", t, {"name": "Club", "currency": "CNY", "expiry_months": 12, "earn_rates": {"room": {"points": 1, "per_amount": 100}, "food_and_beverage": {"points": 1, "per_amount": 200}}})
     assert s == 200, r
     s, g = request("POST", "/guests", t, {"family_name_latin": "Crash", "given_name_latin": "Member"})
@@ -142,7 +162,7 @@ def setup():
     s, r = request("POST", f"/guests/{g['id']}/points/adjustments", t,
                    {"points": 100000, "reason": "crash check opening balance"})
     assert s in (200, 201), r
-    return client, g["id"]
+    return client, g["id"], prop
 
 
 def letters(i):
@@ -167,8 +187,32 @@ def push_body(i):
     }
 
 
-def burst(client_token, admin, guest, server):
-    acked_pushes, acked_redemptions = set(), set()
+def booking_body(i, prop):
+    from datetime import date, timedelta
+    a = date.today() + timedelta(days=20 + i % 100)
+    return {
+        "property_id": prop, "channel": "phone", "special_requests": f"crash booking {i}",
+        "guest": {"profile": {"family_name_latin": "Desk", "given_name_latin": f"Crash {letters(i)}",
+                              "emails": [{"address": f"desk-{i}@crash.test"}]}},
+        "rooms": [{"room_type": "DLK", "rate_plan": "BAR", "arrival": a.isoformat(),
+                   "departure": (a + timedelta(days=1)).isoformat(), "adults": 1, "amount": 45800}],
+    }
+
+
+def keyed(path, token, body, key):
+    """A POST with an Idempotency-Key, retried while the killed node's claim
+    holds it; returns the last (status, body)."""
+    for _ in range(50):
+        s, r = request("POST", path, token, body, {"idempotency-key": key})
+        if s == 409 and r["code"] == "idempotency_key_in_use":
+            time.sleep(0.2)
+            continue
+        return s, r
+    return s, r
+
+
+def burst(client_token, admin, guest, prop, server):
+    acked_pushes, acked_redemptions, acked_bookings = set(), set(), set()
     lock = threading.Lock()
     killed = threading.Event()
 
@@ -197,8 +241,20 @@ def burst(client_token, admin, guest, server):
                 with lock:
                     acked_redemptions.add(i)
 
+    def bookings(worker):
+        for i in range(worker, BOOKINGS, 2):
+            try:
+                s, r = request("POST", "/reservations", admin, booking_body(i, prop),
+                               {"idempotency-key": f"crash-booking-{i}"}, timeout=10)
+            except OSError:
+                continue
+            if s == 201:
+                with lock:
+                    acked_bookings.add(i)
+
     threads = [threading.Thread(target=pushes, args=(w,)) for w in range(8)]
     threads += [threading.Thread(target=redemptions, args=(w,)) for w in range(4)]
+    threads += [threading.Thread(target=bookings, args=(w,)) for w in range(2)]
     for th in threads:
         th.start()
     for th in threads:
@@ -206,7 +262,7 @@ def burst(client_token, admin, guest, server):
     if not killed.is_set():
         server.send_signal(signal.SIGKILL)
     server.wait()
-    return acked_pushes, acked_redemptions
+    return acked_pushes, acked_redemptions, acked_bookings
 
 
 def query(backend, url, sql):
@@ -239,6 +295,12 @@ def consistent(backend, url, what):
         "balances that disagree with the ledger":
             "SELECT count(*) FROM loyalty_members m WHERE m.points_balance <> "
             "(SELECT coalesce(sum(e.points), 0) FROM points_entries e WHERE e.member_id = m.id)",
+        "desk bookings made twice":
+            "SELECT count(*) FROM (SELECT special_requests FROM reservations WHERE channel = 'phone' "
+            "GROUP BY special_requests HAVING count(*) > 1) d",
+        "desk bookings without exactly one confirmation message":
+            "SELECT count(*) FROM reservations r WHERE r.channel = 'phone' AND (SELECT count(*) "
+            "FROM message_outbox m WHERE m.guest_id = r.guest_id AND m.trigger_kind = 'booking_confirmation') <> 1",
     }
     for name, sql in checks.items():
         n = int(query(backend, url, sql)[0][0])
@@ -257,15 +319,16 @@ def check(backend):
     log = open(os.path.join(work, "server.log"), "ab")
     server = None
     Hooks.events = {}
+    Hooks.messages = {}
     hooks = http.server.ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Hooks)
     threading.Thread(target=hooks.serve_forever, daemon=True).start()
     try:
         server = start(url, log)
-        client, guest = setup()
+        client, guest, prop = setup()
         client_token = token({"grant_type": "client_credentials", "client_id": client["client_id"],
                               "client_secret": client["client_secret"]})
         admin = admin_token()
-        acked, redeemed = burst(client_token, admin, guest, server)
+        acked, redeemed, booked = burst(client_token, admin, guest, prop, server)
         # 1. The database as the killed server left it.
         consistent(backend, url, "after SIGKILL")
         stored = {r[0] for r in query(backend, url,
@@ -276,6 +339,13 @@ def check(backend):
                    "SELECT description FROM points_redemptions WHERE description LIKE 'crash %'")}
         lost = [i for i in redeemed if f"crash {i}" not in entries]
         assert not lost, f"acknowledged redemptions lost: {lost[:10]}"
+        desk = {r[0] for r in query(backend, url,
+                "SELECT special_requests FROM reservations WHERE channel = 'phone'")}
+        lost = [i for i in booked if f"crash booking {i}" not in desk]
+        assert not lost, f"acknowledged desk bookings lost: {lost[:10]}"
+        unsent_at_kill = int(query(backend, url,
+                             "SELECT count(*) FROM message_outbox WHERE trigger_kind = 'booking_confirmation' "
+                             "AND status = 'queued'")[0][0])
         stored_before = len(stored)
         # 2. Restart; clients retry what they were not told about (and, to
         # be sure, everything else too).
@@ -288,21 +358,22 @@ def check(backend):
             assert s == 200, (i, r)
         outcome_unknown = 0
         for i in range(REDEMPTIONS):
-            for _ in range(50):
-                s, r = request("POST", f"/guests/{guest}/points/redemptions", admin,
-                               {"points": 10, "description": f"crash {i}"},
-                               {"idempotency-key": f"crash-redemption-{i}"})
-                # The killed node's claim: wait out its lease.
-                if s == 409 and r["code"] == "idempotency_key_in_use":
-                    time.sleep(0.2)
-                    continue
-                break
+            # The killed node's claim: `keyed` waits out its lease.
+            s, r = keyed(f"/guests/{guest}/points/redemptions", admin,
+                         {"points": 10, "description": f"crash {i}"}, f"crash-redemption-{i}")
             if s == 409 and r["code"] == "idempotency_outcome_unknown":
                 # Applied before the kill, its response lost: not run again.
                 assert i not in redeemed, (i, r)
                 outcome_unknown += 1
                 continue
             assert s in (200, 201), (i, r)
+        for i in range(BOOKINGS):
+            s, r = keyed("/reservations", admin, booking_body(i, prop), f"crash-booking-{i}")
+            if s == 409 and r["code"] == "idempotency_outcome_unknown":
+                assert i not in booked, (i, r)
+                outcome_unknown += 1
+                continue
+            assert s == 201, (i, r)
         consistent(backend, url, "after the retries")
         count = int(query(backend, url,
                     "SELECT count(*) FROM reservations WHERE channel_code = 'ctrip'")[0][0])
@@ -324,12 +395,46 @@ def check(backend):
         with Hooks.lock:
             unannounced = ids - set(Hooks.events)
         assert not unannounced, f"{len(unannounced)} reservations never announced"
+        desk_count = int(query(backend, url,
+                         "SELECT count(*) FROM reservations WHERE channel = 'phone'")[0][0])
+        assert desk_count == BOOKINGS, f"{desk_count} desk bookings for {BOOKINGS}"
+        # The message outbox resumed: every confirmation reached the
+        # gateway (at least once; a repeat carries the same Idempotency-Key).
+        confirmations = {r[0] for r in query(backend, url,
+                         "SELECT id FROM message_outbox WHERE trigger_kind = 'booking_confirmation'")}
+        assert len(confirmations) == BOOKINGS, f"{len(confirmations)} confirmations for {BOOKINGS} bookings"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with Hooks.lock:
+                if confirmations <= set(Hooks.messages):
+                    break
+            time.sleep(0.2)
+        with Hooks.lock:
+            undelivered = confirmations - set(Hooks.messages)
+        assert not undelivered, f"{len(undelivered)} confirmations never delivered"
+        # Those the killed node sent without recording it go again (same
+        # key) once its lease lapses.
+        for _ in range(150):
+            unsent = int(query(backend, url,
+                         "SELECT count(*) FROM message_outbox WHERE trigger_kind = 'booking_confirmation' "
+                         "AND status <> 'sent'")[0][0])
+            if unsent == 0:
+                break
+            time.sleep(0.2)
+        assert unsent == 0, f"{unsent} confirmations delivered but not marked sent: " + str(query(
+            backend, url, "SELECT status, attempts, last_error, next_attempt_at, sent_at FROM message_outbox "
+            "WHERE trigger_kind = 'booking_confirmation' AND status <> 'sent'"))
+        with Hooks.lock:
+            repeated = sum(1 for m in confirmations if Hooks.messages.get(m, 0) > 1)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=40)
         print(f"{backend}: killed after {len(acked)} acknowledged pushes ({stored_before} stored) and "
               f"{len(redeemed)} redemptions; nothing lost or half-written; after retries {count} bookings, "
               f"{applied} redemptions, each once ({outcome_unknown} applied whose answer was lost, "
-              f"reported as such); {len(ids)} reservation.created events delivered")
+              f"reported as such); {len(ids)} reservation.created events delivered; "
+              f"{len(booked)} desk bookings acknowledged before the kill, {BOOKINGS} after retries, each "
+              f"confirmed once: {unsent_at_kill} confirmations queued at the kill, all delivered after "
+              f"the restart ({repeated} twice, by the same key)")
     finally:
         if server is not None and server.poll() is None:
             server.kill()
