@@ -5,8 +5,9 @@
 # server's peak RSS; on PostgreSQL also pgbench doing the same primary-key
 # lookup in the same run, and the ratio; then channel ingestion and loyalty
 # (see bench_ingest and bench_loyalty), and contract performance
-# (bench_contracts), and analytics on demo data (bench_analytics).
-# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics,tickets,campaigns,import
+# (bench_contracts), and analytics on demo data (bench_analytics); scale-out
+# on two nodes (bench_scaleout).
+# BENCH_BACKENDS=postgresql and BENCH_SKIP=wrk,ingest,contracts,loyalty,analytics,tickets,campaigns,import,scaleout
 # skip parts; DEMO_GUESTS sizes the analytics data, and
 # BENCH_ANALYTICS_REUSE=1 measures (and keeps) an earlier run's seeded data.
 set -euo pipefail
@@ -21,9 +22,11 @@ PG_ADMIN_URL="${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PG_URL="${PG_ADMIN_URL%/*}/hotel_crm_bench"
 WORK=$(mktemp -d)
 SERVER_PID=
+SECOND_PID=
 # However the run ends, what it measured goes into bench/results.md.
 finish() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  [ -n "$SECOND_PID" ] && kill "$SECOND_PID" 2>/dev/null
   [ -s "$WORK/results" ] && python3 bench/summarise.py "$WORK/results" bench/results.md
   rm -rf "$WORK"
 }
@@ -33,7 +36,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 command -v pgbench >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib; }
 
 echo "== release build"
-cargo build --release --quiet --bin hotel-crm --bin ingest-bench --bin loyalty-bench --bin import-bench
+cargo build --release --quiet --bin hotel-crm --bin ingest-bench --bin loyalty-bench --bin import-bench --bin scaleout-bench
 BIN=target/release/hotel-crm
 
 export HOTEL_CRM_JWT_SECRET=bench-jwt-secret-bench-jwt-secret-0001
@@ -61,18 +64,25 @@ post() { curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: applicati
 # Channel ingestion on PostgreSQL: RESERVATIONS distinct bookings, JSON and
 # OTA XML, 20 % duplicates, 10 % newer and 10 % stale modifications; then
 # pgbench inserting the same rows, one transaction per reservation.
-bench_ingest() { # database-url
-  local url=$1
+# The property MAIN ready for channel bookings (room type DLK, rate plan
+# BAR) and a channel manager's token, in CTOKEN.
+channel_setup() {
   local prop=$(api /api/v1/properties | python3 -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["data"] if p["code"]=="MAIN"][0])')
   post "/api/v1/properties/$prop/room-types" '{"code":"DLK","name":"Deluxe King","room_count":5000,"max_occupancy":3}' >/dev/null
   post "/api/v1/properties/$prop/rate-plans" '{"code":"BAR","name":"Flexible","meal_plan":"breakfast","cancellation_policy":{"type":"free_until","hours_before_arrival":48,"fee":{"type":"first_night"}}}' >/dev/null
   local client=$(post /api/v1/clients '{"name":"bench channel manager","grants":{"channels":["ctrip","ota"]}}')
   local cid=$(echo "$client" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')
   local secret=$(echo "$client" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
-  local ctoken=$(curl -fsS -H 'content-type: application/json' "http://127.0.0.1:$PORT/api/v1/auth/token" \
+  CTOKEN=$(curl -fsS -H 'content-type: application/json' "http://127.0.0.1:$PORT/api/v1/auth/token" \
     -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$cid\",\"client_secret\":\"$secret\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  local result=$(target/release/ingest-bench "http://127.0.0.1:$PORT" "$ctoken" "$RESERVATIONS" MAIN $CONNECTIONS)
+}
+
+bench_ingest() { # database-url
+  local url=$1
+  local prop=$(api /api/v1/properties | python3 -c 'import json,sys; print([p["id"] for p in json.load(sys.stdin)["data"] if p["code"]=="MAIN"][0])')
+  channel_setup
+  local result=$(target/release/ingest-bench "http://127.0.0.1:$PORT" "$CTOKEN" "$RESERVATIONS" MAIN $CONNECTIONS)
   echo "$result" | sed 's/^ingest/postgresql ingest/'
   local rt=$(psql -qAt "$url" -c "SELECT id FROM room_types WHERE code = 'DLK'")
   local rp=$(psql -qAt "$url" -c "SELECT id FROM rate_plans WHERE code = 'BAR'")
@@ -503,8 +513,85 @@ print('postgresql duplicate_scan guests=$rows planted=%d seconds=%.1f pairs=%d p
   psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_import WITH (FORCE)" >/dev/null 2>&1 || true
 }
 
+wait_ready() { # port
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return; sleep 0.2; done
+}
+
+# Scale-out on PostgreSQL: channel ingestion (SCALEOUT_RESERVATIONS
+# bookings, as bench_ingest) and 800 redemptions over 16 members run
+# together (scaleout-bench), first against one node, then against two
+# nodes on the same database behind a round-robin client; both runs must
+# end as one node ends (every booking once, newest revision; exactly the
+# covered redemptions).
+# CPU seconds used so far by the hotel-crm nodes and PostgreSQL (all their
+# processes).
+cpu_seconds() {
+  python3 - <<'PY'
+import os
+hz = os.sysconf("SC_CLK_TCK")
+use = {"hotel-crm": 0, "postgres": 0}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        continue
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2:].split()
+    if comm in use:
+        use[comm] += sum(int(x) for x in fields[11:15])
+print(" ".join(f"{v / hz:.2f}" for v in use.values()))
+PY
+}
+
+# `scaleout-bench ...` with where the CPU went while it ran.
+scaleout_run() { # label urls
+  local before=$(cpu_seconds) t0=$(date +%s.%N)
+  local out=$(/usr/bin/time -f '%U %S' -o "$WORK/client-cpu" \
+    target/release/scaleout-bench "$2" "$CTOKEN" "$TOKEN" "$SCALEOUT_N" MAIN $CONNECTIONS "$1")
+  local after=$(cpu_seconds) t1=$(date +%s.%N)
+  echo "$out" | sed 's/^scaleout/postgresql scaleout/'
+  python3 -c "
+b, a = [float(x) for x in '$before'.split()], [float(x) for x in '$after'.split()]
+d = [y - x for x, y in zip(b, a)][:2] + [sum(float(x) for x in open('$WORK/client-cpu').read().split())]
+t = sum(d) or 1
+print('   cpu nodes=%.0f%% postgresql=%.0f%% load_generator=%.0f%% of %.1f CPU-seconds in %.1f s: %.0f%% of the machine\'s %d cores busy' % (100 * d[0] / t, 100 * d[1] / t, 100 * d[2] / t, t, $t1 - $t0, 100 * t / (($t1 - $t0) * $(nproc)), $(nproc)))"
+}
+
+bench_scaleout() {
+  local url="${PG_ADMIN_URL%/*}/hotel_crm_scaleout"
+  local port2=$((PORT + 1))
+  local n="${SCALEOUT_RESERVATIONS:-4000}"
+  psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_scaleout WITH (FORCE)" -c "CREATE DATABASE hotel_crm_scaleout" >/dev/null 2>&1
+  echo "== postgresql: scale-out, $n bookings and 800 redemptions on one node, then on two"
+  DATABASE_URL=$url "$BIN" serve >"$WORK/server-scaleout-1.log" 2>&1 &
+  SERVER_PID=$!
+  wait_ready "$PORT"
+  TOKEN=$(curl -fsS -H 'content-type: application/json' "http://127.0.0.1:$PORT/api/v1/auth/token" \
+    -d "{\"grant_type\":\"password\",\"email\":\"$HOTEL_CRM_BOOTSTRAP_ADMIN_EMAIL\",\"password\":\"$HOTEL_CRM_BOOTSTRAP_ADMIN_PASSWORD\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  channel_setup
+  curl -fsS -X PUT -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    "http://127.0.0.1:$PORT/api/v1/loyalty/program" \
+    -d '{"name":"Bench club","currency":"CNY","expiry_months":12,"earn_rates":{"room":{"points":1,"per_amount":100}}}' >/dev/null
+  SCALEOUT_N=$n scaleout_run S1 "http://127.0.0.1:$PORT" | tee "$WORK/scaleout-1"
+  HOTEL_CRM_BIND=127.0.0.1:$port2 DATABASE_URL=$url "$BIN" serve >"$WORK/server-scaleout-2.log" 2>&1 &
+  SECOND_PID=$!
+  wait_ready "$port2"
+  SCALEOUT_N=$n scaleout_run S2 "http://127.0.0.1:$PORT,http://127.0.0.1:$port2" | tee "$WORK/scaleout-2"
+  DATABASE_URL=$url "$BIN" jobs run loyalty-audit | head -3 | sed 's/^/   /'
+  kill "$SERVER_PID" "$SECOND_PID"; wait "$SERVER_PID" "$SECOND_PID" 2>/dev/null || true; SERVER_PID=; SECOND_PID=
+  psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_scaleout WITH (FORCE)" >/dev/null
+  local one=$(sed -n 's/^postgresql scaleout nodes=1 requests_per_s=\([0-9]*\).*/\1/p' "$WORK/scaleout-1")
+  local two=$(sed -n 's/^postgresql scaleout nodes=2 requests_per_s=\([0-9]*\).*/\1/p' "$WORK/scaleout-2")
+  [ -n "$one" ] && [ -n "$two" ] && python3 -c "print('ratio scale-out two nodes / one node, requests/s = %.2f (same checks passed on both; one machine of %s cores runs PostgreSQL, both nodes and the client)' % ($two / $one, $(nproc)))"
+}
+
 BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
 {
+  # The measuring runs in a subshell (piped to tee): servers it started
+  # must not outlive a failure there.
+  trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "$SECOND_PID" ] && kill "$SECOND_PID" 2>/dev/null' EXIT
   if [[ " $BACKENDS " == *" sqlite "* ]] && ! skipped wrk; then
     bench_backend sqlite "$WORK/bench.sqlite3"
   fi
@@ -515,6 +602,9 @@ BACKENDS="${BENCH_BACKENDS:-sqlite postgresql}"
       psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS hotel_crm_bench WITH (FORCE)" >/dev/null
     fi
     skipped analytics || bench_analytics
+  fi
+  if [[ " $BACKENDS " == *" postgresql "* ]] && ! skipped scaleout; then
+    bench_scaleout
   fi
   skipped import || bench_import
 } | tee "$WORK/results"
