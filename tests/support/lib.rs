@@ -59,6 +59,7 @@ fn fresh_database() -> (String, TestDb) {
     {
         Some(admin_url) => {
             let name = format!("hotel_crm_test_{unique}");
+            crm_storage::db::keep_openssl_until_exit();
             let mut conn = diesel::PgConnection::establish(&admin_url)
                 .expect("TEST_DATABASE_URL must be reachable");
             conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))

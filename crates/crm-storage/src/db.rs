@@ -114,6 +114,20 @@ impl r2d2::ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// Stops OpenSSL from tearing itself down in an `atexit` handler; call
+/// before the first PostgreSQL connection (repeat calls do nothing).
+///
+/// libpq encrypts its connections with OpenSSL, and OpenSSL registers a
+/// cleanup that runs when the process exits, while other threads may still
+/// be closing or opening connections (r2d2 connects on threads of its own).
+/// Those threads then use freed OpenSSL state: the test suite crashed with
+/// SIGSEGV after all its tests had passed. The kernel frees everything at
+/// exit anyway. `openssl_sys::init` initialises OpenSSL with
+/// `OPENSSL_INIT_NO_ATEXIT`, which works only if it comes first.
+pub fn keep_openssl_until_exit() {
+    openssl_sys::init();
+}
+
 /// The pool plus the rules for using it.
 #[derive(Clone)]
 pub struct Database {
@@ -128,6 +142,9 @@ pub struct Database {
 impl Database {
     pub fn connect(url: &str, max_connections: u32) -> StorageResult<Database> {
         let backend = Backend::from_url(url);
+        if backend == Backend::Postgres {
+            keep_openssl_until_exit();
+        }
         let new_sqlite_file = match backend {
             Backend::Sqlite => {
                 let path = std::path::Path::new(sqlite_path(url));
