@@ -661,7 +661,6 @@ impl Writer<'_> {
         let mut saved = job.clone();
         saved.created_count += created;
         let written = write_transaction(self.db, |conn| {
-            crm_storage::db::plan_generic_allowed(conn)?;
             bulk::write(conn, &batch)?;
             store::insert_problems(conn, &problems)?;
             store::save_job(conn, &saved)?;

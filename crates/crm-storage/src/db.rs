@@ -73,14 +73,14 @@ impl r2d2::ManageConnection for Manager {
                 // after five runs PostgreSQL may switch a statement to a
                 // generic plan that it keeps for the connection's life. A
                 // plan made while a table was small (a new organisation, a
-                // new deployment), or for an average member when one holds
-                // thousands of lots, is a sequential scan: every push then
-                // read the whole channel history, and a redemption burst
-                // ran at half speed with generic plans. Planning per
+                // new deployment), or for an average loyalty member when
+                // one holds thousands of lots, is a sequential scan: every
+                // push then read the whole channel history, and a
+                // redemption burst ran at half speed. Planning per
                 // execution follows the data, including one organisation's
-                // share of a shared table; it costs reads by key about a
-                // fifth of their throughput, and bulk writes more (see
-                // [`plan_generic_allowed`]).
+                // share of a shared table. It costs reads by key about a
+                // fifth of their throughput (measured; README, *GET by id
+                // against pgbench*).
                 conn.batch_execute("SET plan_cache_mode = force_custom_plan")
                     .map_err(StorageError::from)?;
                 Ok(DbConnection::Postgresql(conn))
@@ -117,23 +117,6 @@ impl r2d2::ManageConnection for Manager {
 }
 
 pub type Pool = r2d2::Pool<Manager>;
-
-/// Lets PostgreSQL reuse generic plans for the rest of the current
-/// transaction (SQLite: nothing to do).
-///
-/// For bulk writes: every row `COPY` writes is checked against its foreign
-/// keys by a cached lookup, and planning that lookup for every row (the
-/// connections' default, see [`Manager`]) made a 1,000,000-row guest import
-/// take 277 s instead of 156 s. Those lookups are by primary key, the same
-/// plan for every value.
-pub fn plan_generic_allowed(conn: &mut DbConnection) -> StorageResult<()> {
-    match conn {
-        DbConnection::Postgresql(pg) => pg
-            .batch_execute("SET LOCAL plan_cache_mode = auto")
-            .map_err(StorageError::from),
-        DbConnection::Sqlite(_) => Ok(()),
-    }
-}
 
 /// Stops OpenSSL from tearing itself down in an `atexit` handler; call
 /// before the first PostgreSQL connection (repeat calls do nothing).
