@@ -265,6 +265,19 @@ def burst(client_token, admin, guest, prop, server):
     return acked_pushes, acked_redemptions, acked_bookings
 
 
+def undelivered(ids, received):
+    """The ids that have not reached the receiver (Hooks.events or
+    Hooks.messages) within a minute: the outbox resumes after a restart."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with Hooks.lock:
+            if ids <= set(received):
+                return set()
+        time.sleep(0.2)
+    with Hooks.lock:
+        return ids - set(received)
+
+
 def query(backend, url, sql):
     if backend == "sqlite":
         with sqlite3.connect(url) as c:
@@ -386,14 +399,7 @@ def check(backend):
         # 3. The webhook outbox resumed: every reservation announced.
         ids = {r[0] for r in query(backend, url,
                "SELECT id FROM reservations WHERE channel_code = 'ctrip'")}
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with Hooks.lock:
-                if ids <= set(Hooks.events):
-                    break
-            time.sleep(0.2)
-        with Hooks.lock:
-            unannounced = ids - set(Hooks.events)
+        unannounced = undelivered(ids, Hooks.events)
         assert not unannounced, f"{len(unannounced)} reservations never announced"
         desk_count = int(query(backend, url,
                          "SELECT count(*) FROM reservations WHERE channel = 'phone'")[0][0])
@@ -403,15 +409,8 @@ def check(backend):
         confirmations = {r[0] for r in query(backend, url,
                          "SELECT id FROM message_outbox WHERE trigger_kind = 'booking_confirmation'")}
         assert len(confirmations) == BOOKINGS, f"{len(confirmations)} confirmations for {BOOKINGS} bookings"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with Hooks.lock:
-                if confirmations <= set(Hooks.messages):
-                    break
-            time.sleep(0.2)
-        with Hooks.lock:
-            undelivered = confirmations - set(Hooks.messages)
-        assert not undelivered, f"{len(undelivered)} confirmations never delivered"
+        lost = undelivered(confirmations, Hooks.messages)
+        assert not lost, f"{len(lost)} confirmations never delivered"
         # Those the killed node sent without recording it go again (same
         # key) once its lease lapses.
         for _ in range(150):
