@@ -111,8 +111,8 @@ pub fn test_settings(database_url: String) -> Settings {
         export_max_rows: 1_000_000,
         login_rate_per_min: 120,
         channel_rate_per_min: 60_000,
-        idempotency_lease_secs: 60,
-        delivery_lease_secs: 60,
+        idempotency_lease: chrono::Duration::seconds(60),
+        delivery_lease: chrono::Duration::seconds(60),
         trusted_proxies: Vec::new(),
         read_database_url: None,
     }

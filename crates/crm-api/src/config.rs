@@ -62,10 +62,10 @@ pub struct Settings {
     pub channel_rate_per_min: u32,
     /// How long a request holding an Idempotency-Key may run before a
     /// retry may take over its claim (when it had written nothing).
-    pub idempotency_lease_secs: u64,
+    pub idempotency_lease: chrono::Duration,
     /// How long a node may take to deliver the webhooks or messages it
     /// took before another node (or itself, restarted) takes them over.
-    pub delivery_lease_secs: u64,
+    pub delivery_lease: chrono::Duration,
     /// The load balancers and proxies in front of the nodes
     /// (`HOTEL_CRM_TRUSTED_PROXIES`, addresses or CIDR blocks): from them,
     /// and only from them, `X-Forwarded-For` says who the client is.
@@ -118,6 +118,19 @@ fn parse_num<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, 
             why: format!("`{v}` is not a number"),
         }),
     }
+}
+
+/// A number of seconds, as a duration; more than chrono can hold is a
+/// configuration error, not a panic when the duration is first used.
+fn parse_secs(name: &'static str, default: u64) -> Result<chrono::Duration, ConfigError> {
+    let secs: u64 = parse_num(name, default)?;
+    i64::try_from(secs)
+        .ok()
+        .and_then(chrono::Duration::try_seconds)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            why: format!("`{secs}` seconds is too long"),
+        })
 }
 
 impl Settings {
@@ -181,8 +194,9 @@ impl Settings {
                 .min(1_048_575),
             login_rate_per_min: parse_num("HOTEL_CRM_LOGIN_RATE_PER_MIN", 120)?,
             channel_rate_per_min: parse_num("HOTEL_CRM_CHANNEL_RATE_PER_MIN", 60_000)?,
-            idempotency_lease_secs: parse_num("HOTEL_CRM_IDEMPOTENCY_LEASE_SECS", 60)?,
-            delivery_lease_secs: parse_num("HOTEL_CRM_DELIVERY_LEASE_SECS", 60)?.max(1),
+            idempotency_lease: parse_secs("HOTEL_CRM_IDEMPOTENCY_LEASE_SECS", 60)?,
+            delivery_lease: parse_secs("HOTEL_CRM_DELIVERY_LEASE_SECS", 60)?
+                .max(chrono::Duration::seconds(1)),
             trusted_proxies: networks("HOTEL_CRM_TRUSTED_PROXIES")?,
             read_database_url: var("HOTEL_CRM_READ_DATABASE_URL"),
             database_url,

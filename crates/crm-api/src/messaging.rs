@@ -330,7 +330,7 @@ pub async fn deliver_due(state: &AppState, client: &reqwest::Client) -> Result<u
         return Ok(0);
     }
     let db = state.db.clone();
-    let lease = Duration::seconds(i64::try_from(state.settings.delivery_lease_secs).unwrap_or(60));
+    let lease = state.settings.delivery_lease;
     let due = tokio::task::spawn_blocking(move || {
         db.write(|conn| store::lease_due(conn, now, now + lease, ROUND))
     })

@@ -164,7 +164,7 @@ async fn deliver_due(
         return Ok(());
     }
     let db = state.db.clone();
-    let lease = Duration::seconds(i64::try_from(state.settings.delivery_lease_secs).unwrap_or(60));
+    let lease = state.settings.delivery_lease;
     let due: Vec<DueDelivery> = tokio::task::spawn_blocking(move || {
         db.write(|conn| webhooks::lease_due(conn, now, now + lease, 20))
     })

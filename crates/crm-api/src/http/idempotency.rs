@@ -110,8 +110,7 @@ pub async fn idempotency(
         fingerprint.clone(),
     );
     let db = state.db.clone();
-    let lease =
-        Duration::seconds(i64::try_from(state.settings.idempotency_lease_secs).unwrap_or(60));
+    let lease = state.settings.idempotency_lease;
     let claim = web::block(move || {
         db.write(|conn| {
             idempotency::claim(
