@@ -111,6 +111,15 @@ fn stored_rule(s: &Segment) -> Result<Rule, ApiError> {
     Rule::parse(&s.rule, "rule").map_err(ApiError::from)
 }
 
+/// A saved segment's rule, read on the primary (it may have just been
+/// saved) before its members are counted or read on the replica.
+async fn saved_rule(state: &AppState, org: &str, id: &str) -> ApiResult<Rule> {
+    let (org, id) = (org.to_string(), id.to_string());
+    state
+        .read(move |conn| stored_rule(&load(conn, &org, &id)?))
+        .await
+}
+
 /// Create a segment.
 #[utoipa::path(
     operation_id = "createSegment",
@@ -512,9 +521,8 @@ pub async fn preview_segment(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path, "segment_not_found", "segment")?;
-    let org = auth.org_id.clone();
-    let s = state.read(move |conn| load(conn, &org, &id)).await?;
-    let dto = preview(&state, auth.org_id.clone(), stored_rule(&s)?).await?;
+    let rule = saved_rule(&state, &auth.org_id, &id).await?;
+    let dto = preview(&state, auth.org_id.clone(), rule).await?;
     Ok(HttpResponse::Ok().json(dto))
 }
 
@@ -537,14 +545,7 @@ pub async fn list_members(
     let page = PageParams::request(q.limit, q.cursor.as_deref(), q.sort.as_deref())?;
     let org = auth.org_id.clone();
     let today = state.clock.now().date_naive();
-    // The segment from the primary (it may have just been saved), its
-    // members from the replica.
-    let rule = {
-        let org = org.clone();
-        state
-            .read(move |conn| stored_rule(&load(conn, &org, &id)?))
-            .await?
-    };
+    let rule = saved_rule(&state, &org, &id).await?;
     let result = state
         .read_replica(move |conn| {
             let currency = insights::settings(conn, &org)?.currency;
@@ -707,31 +708,35 @@ pub async fn export_segment(
     let columns = export_columns(auth.principal.role);
     let max_rows = state.settings.export_max_rows;
     let today = now.date_naive();
-    let rule = {
-        let (org, id) = (org.clone(), id.clone());
+    let rule = saved_rule(&state, &org, &id).await?;
+    // Counted where the members are read: the replica, the load of the
+    // export off the primary.
+    let members = {
+        let (org, rule) = (org.clone(), rule.clone());
         state
-            .write(move |conn| {
-                let s = load(conn, &org, &id)?;
-                let rule = stored_rule(&s)?;
+            .read_replica(move |conn| {
                 let (members, _) =
                     store::preview(conn, &org, &rule, today, 0)?.map_err(compile_error)?;
-                if u64::try_from(members).unwrap_or(u64::MAX) > max_rows {
-                    return Err(ApiError::unprocessable(
-                        "export_too_large",
-                        format!(
-                            "The segment has {members} members; an export holds at most \
-                             {max_rows}. Narrow the segment's rule and export in parts."
-                        ),
-                    ));
-                }
-                // Who exported what, with which columns; never the data.
-                actor.record(conn, now, "segment.exported", "segment", &id, columns)?;
-                Ok(rule)
+                Ok::<_, ApiError>(members)
             })
             .await?
     };
-    // The members themselves come from the replica, the load of the
-    // export off the primary.
+    if u64::try_from(members).unwrap_or(u64::MAX) > max_rows {
+        return Err(ApiError::unprocessable(
+            "export_too_large",
+            format!(
+                "The segment has {members} members; an export holds at most \
+                 {max_rows}. Narrow the segment's rule and export in parts."
+            ),
+        ));
+    }
+    // Who exported what, with which columns; never the data.
+    {
+        let id = id.clone();
+        state
+            .write(move |conn| actor.record(conn, now, "segment.exported", "segment", &id, columns))
+            .await?;
+    }
     let db = state.replica.clone();
     let name = format!("segment-{id}");
     match format {
